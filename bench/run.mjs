@@ -1,0 +1,319 @@
+// Berth's benchmark harness (`npm run bench` builds first, then runs this).
+//
+//   node bench/run.mjs [--only <scenario|group>[,…]] [--list]
+//   env: BENCH_SECONDS (5)  BENCH_ROUNDS (3)  BENCH_WARMUP_SECONDS (2)  BENCH_IDLE_SETTLE_MS (1000)
+//        BENCH_SERVER_CPU (1)  BENCH_CLIENT_CPU (0)  BENCH_BERTH_SCRIPT  BENCH_NGINX
+//
+// Load scenarios start every target (each its own process pinned to the server core), check one
+// response, warm each up, then run wrk (pinned to the client core) in alternating rounds
+// (A B C A B C …) so drift on the machine spreads over all targets; the table shows the median
+// round per target. The idle scenario measures server memory per idle keep-alive connection.
+// Markdown tables go to stdout, progress to stderr, everything to bench/results/latest.json.
+// Children are stopped at the end, on error and on SIGINT (see child-processes.mjs).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { canPin, stopChildrenOnExit } from './child-processes.mjs';
+import { measureIdleMemory } from './idle-memory.mjs';
+import { formatIdleTable, formatWrkTable } from './report.mjs';
+import { scenarios } from './scenarios.mjs';
+import { runWrk, wrkUnavailable } from './wrk.mjs';
+
+const RESULTS_FILE = fileURLToPath(new URL('results/latest.json', import.meta.url));
+const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+/** Descriptor limit asked for load-test servers (64 connections need far fewer). */
+const SERVER_FD_LIMIT = 4096;
+const CHECK_TIMEOUT_MS = 5000;
+
+const { values: flags } = parseArgs({
+  options: {
+    only: { type: 'string', multiple: true },
+    list: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+
+if (flags.help) {
+  process.stdout.write('usage: node bench/run.mjs [--only <scenario|group>[,…]] [--list]\n');
+  process.exit(0);
+}
+if (flags.list) {
+  for (const s of scenarios) {
+    const targets = s.targets.map((t) => t.name).join(', ');
+    process.stdout.write(`${s.name} (group ${s.group}, ${s.kind}): ${s.description} [${targets}]\n`);
+  }
+  process.exit(0);
+}
+
+const settings = {
+  seconds: positiveNumber('BENCH_SECONDS', 5),
+  rounds: positiveNumber('BENCH_ROUNDS', 3),
+  warmupSeconds: positiveNumber('BENCH_WARMUP_SECONDS', 2),
+  idleSettleMs: positiveNumber('BENCH_IDLE_SETTLE_MS', 1000),
+  cpus: { server: cpuNumber('BENCH_SERVER_CPU', 1), client: cpuNumber('BENCH_CLIENT_CPU', 0) },
+};
+settings.pinned = canPin(settings.cpus.server) && canPin(settings.cpus.client);
+
+stopChildrenOnExit();
+const selected = select(scenarios, flags.only);
+if (selected.length === 0) {
+  process.stderr.write(`no scenario matches --only ${flags.only.join(',')} (see --list)\n`);
+  process.exit(2);
+}
+if (!settings.pinned) progress('taskset or a second core is missing: running unpinned');
+
+const results = [];
+for (const scenario of selected) results.push(await runScenario(scenario));
+
+const wrkResults = results.filter((r) => r.kind === 'wrk' && !r.skipped);
+const idleResults = results.filter((r) => r.kind === 'idle');
+if (wrkResults.length > 0) process.stdout.write(`\n${formatWrkTable(wrkResults)}\n`);
+if (idleResults.length > 0) process.stdout.write(`\n${formatIdleTable(idleResults)}\n`);
+const notes = results.flatMap(notesFor);
+if (notes.length > 0) process.stdout.write(`\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
+
+mkdirSync(fileURLToPath(new URL('results/', import.meta.url)), { recursive: true });
+const report = { date: new Date().toISOString(), machine: machine(), settings, scenarios: results };
+writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
+progress(`results written to ${RESULTS_FILE.replace(BENCH_DIR, 'bench/')}`);
+if (results.some((r) => r.targets.some((t) => t.error))) process.exitCode = 1;
+
+/** Dispatches on `kind`; each runner resolves with `{ name, kind, baseline, note, targets }`. */
+function runScenario(scenario) {
+  switch (scenario.kind) {
+    case 'wrk':
+      return runWrkScenario(scenario);
+    case 'idle':
+      return runIdleScenario(scenario);
+    default:
+      throw new Error(`scenario ${scenario.name}: unknown kind ${scenario.kind}`);
+  }
+}
+
+async function runWrkScenario(scenario) {
+  const base = {
+    name: scenario.name,
+    kind: scenario.kind,
+    baseline: scenario.baseline,
+    note: scenario.note,
+    latencyValid: scenario.latencyValid ?? true,
+  };
+  const missing = wrkUnavailable();
+  if (missing) {
+    progress(`${scenario.name}: skipped, ${missing}`);
+    return { ...base, skipped: missing, targets: [] };
+  }
+  progress(`${scenario.name}: ${scenario.description}`);
+  const entries = [];
+  for (const target of scenario.targets) entries.push(await startTarget(target, scenario));
+  const running = () => entries.filter((e) => e.instance && !e.error);
+  const load = (entry, seconds) =>
+    runWrk({
+      url: `http://127.0.0.1:${entry.instance.port}${scenario.path}`,
+      threads: scenario.threads,
+      connections: scenario.connections,
+      seconds,
+      script: scenario.script ? `${BENCH_DIR}${scenario.script}` : undefined,
+      scriptArgs: scenario.scriptArgs,
+      cpu: settings.cpus.client,
+    });
+  const attempt = async (entry, work) => {
+    try {
+      await work();
+    } catch (error) {
+      entry.error = error.message;
+      progress(`  ${entry.name}: failed: ${firstLine(error.message)}`);
+    }
+  };
+  try {
+    for (const entry of running()) {
+      progress(`  warm-up ${entry.name} (${settings.warmupSeconds} s)`);
+      await attempt(entry, () => load(entry, settings.warmupSeconds));
+    }
+    for (let round = 1; round <= settings.rounds; round++) {
+      for (const entry of running()) {
+        await attempt(entry, async () => {
+          const result = await load(entry, settings.seconds);
+          entry.rounds.push(result);
+          progress(
+            `  round ${round}/${settings.rounds} ${entry.name}: ${Math.round(result.requestsPerSec)} req/s`,
+          );
+        });
+      }
+    }
+  } finally {
+    await Promise.all(entries.map((e) => e.instance?.stop()));
+  }
+  const targets = entries.map(({ instance, ...entry }) =>
+    entry.rounds.length === 0
+      ? entry
+      : {
+          ...entry,
+          median: {
+            requestsPerSec: median(entry.rounds.map((r) => r.requestsPerSec)),
+            p50Ms: median(entry.rounds.map((r) => r.p50Ms)),
+            p99Ms: median(entry.rounds.map((r) => r.p99Ms)),
+          },
+        },
+  );
+  const baseline = targets.find((t) => t.name === scenario.baseline)?.median?.requestsPerSec;
+  for (const t of targets) {
+    if (t.median && baseline) t.ratio = t.median.requestsPerSec / baseline;
+  }
+  return { ...base, targets };
+}
+
+/** Starts a target and checks one response; failures are recorded on the entry, not thrown. */
+async function startTarget(target, scenario) {
+  const entry = { name: target.name, server: target.describe(), rounds: [] };
+  const missing = target.unavailable();
+  if (missing) {
+    progress(`  ${target.name}: skipped, ${missing}`);
+    return { ...entry, skipped: missing };
+  }
+  try {
+    entry.instance = await target.start({ cpu: settings.cpus.server, fdLimit: SERVER_FD_LIMIT });
+    await checkResponse(`http://127.0.0.1:${entry.instance.port}${scenario.path}`, scenario.expect);
+  } catch (error) {
+    entry.error = error.message;
+    progress(`  ${target.name}: failed to start: ${error.message}`);
+  }
+  return entry;
+}
+
+async function runIdleScenario(scenario) {
+  progress(`${scenario.name}: ${scenario.description}`);
+  const targets = [];
+  for (const target of scenario.targets) {
+    const entry = { name: target.name, server: target.describe() };
+    const missing = target.unavailable();
+    if (missing) {
+      targets.push({ ...entry, skipped: missing });
+      continue;
+    }
+    try {
+      entry.result = await measureIdleMemory({
+        target,
+        connections: scenario.connections,
+        settleMs: settings.idleSettleMs,
+        cpus: settings.cpus,
+      });
+      progress(`  ${target.name}: ${entry.result.rssBytesPerConnection} RSS bytes per idle connection`);
+    } catch (error) {
+      entry.error = error.message;
+      progress(`  ${target.name}: failed: ${error.message}`);
+    }
+    const budget = scenario.budgets?.[target.name];
+    if (budget !== undefined && entry.result) {
+      entry.budget = budget;
+      entry.withinBudget = entry.result.rssBytesPerConnection <= budget;
+    }
+    targets.push(entry);
+  }
+  const baseline = targets.find((t) => t.name === scenario.baseline)?.result?.rssBytesPerConnection;
+  for (const t of targets) {
+    if (t.result && baseline > 0) t.ratio = t.result.rssBytesPerConnection / baseline;
+  }
+  return {
+    name: scenario.name,
+    kind: scenario.kind,
+    baseline: scenario.baseline,
+    note: scenario.note,
+    targets,
+  };
+}
+
+/** GETs `url` once and throws unless status and body are as expected. */
+function checkResponse(url, expect) {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false, timeout: CHECK_TIMEOUT_MS }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (text) => {
+        body += text;
+      });
+      response.on('end', () => {
+        if (response.statusCode === expect.status && body === expect.body) return resolve();
+        reject(
+          new Error(
+            `GET ${url}: expected ${expect.status} "${expect.body}", got ${response.statusCode} "${body}"`,
+          ),
+        );
+      });
+    });
+    request.on('timeout', () =>
+      request.destroy(new Error(`GET ${url}: no response in ${CHECK_TIMEOUT_MS} ms`)),
+    );
+    request.on('error', reject);
+  });
+}
+
+/** Lines worth reading under the tables: scenario notes, errors, skips, suspicious counts. */
+function notesFor(scenario) {
+  const notes = [];
+  if (scenario.note) notes.push(`${scenario.name}: ${scenario.note}`);
+  if (scenario.skipped) notes.push(`${scenario.name}: skipped, ${scenario.skipped}`);
+  for (const t of scenario.targets) {
+    const where = `${scenario.name} / ${t.name}`;
+    if (t.skipped) notes.push(`${where}: skipped, ${t.skipped}`);
+    if (t.error) notes.push(`${where}: ${firstLine(t.error)} (full text in latest.json)`);
+    for (const [i, round] of (t.rounds ?? []).entries()) {
+      const errors = Object.entries(round.errors).filter(([, n]) => n > 0);
+      if (errors.length > 0)
+        notes.push(`${where} round ${i + 1}: ${errors.map(([k, n]) => `${n} ${k}`).join(', ')}`);
+    }
+    const r = t.result;
+    if (r?.failed > 0) notes.push(`${where}: ${r.failed} connections failed (${r.firstError})`);
+    if (r && r.stillOpen < r.connections) {
+      notes.push(
+        `${where}: only ${r.stillOpen} of ${r.connections} still open at the sample; figure too low`,
+      );
+    }
+  }
+  return notes;
+}
+
+/** Scenarios whose name or group is listed in --only (comma-separated, repeatable); all without. */
+function select(all, only) {
+  if (!only) return all;
+  const wanted = new Set(only.flatMap((o) => o.split(',')).map((o) => o.trim()));
+  return all.filter((s) => wanted.has(s.name) || wanted.has(s.group));
+}
+
+function median(values) {
+  const sorted = values.filter((v) => v !== null).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function machine() {
+  const list = cpus();
+  return { node: process.version, platform: process.platform, cpus: list.length, cpuModel: list[0]?.model };
+}
+
+function positiveNumber(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!(n > 0)) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return n;
+}
+
+function cpuNumber(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a core number, got "${raw}"`);
+  return n;
+}
+
+function firstLine(text) {
+  return text.split('\n')[0];
+}
+
+function progress(line) {
+  process.stderr.write(`${line}\n`);
+}

@@ -1,0 +1,61 @@
+// The bench scenarios, run in this order. To add one (static files, TLS, proxy, cache …), append
+// an entry: `kind` picks the runner in run.mjs ('wrk' load or 'idle' memory), `group` is what
+// `--only` matches besides `name`, `targets` come from the factories in targets.mjs, and
+// `baseline` names the target the ratio column divides by. Optional: `note` (printed under the
+// table), `latencyValid: false` (hide wrk's percentiles), `budgets` (idle: most bytes/connection).
+import { resolve } from 'node:path';
+import { nginxTarget, nodeScriptTarget } from './targets.mjs';
+
+const HELLO_BODY = 'Hello, World!';
+
+/** BENCH_BERTH_SCRIPT (relative to the cwd) swaps in another server, e.g. to test the harness. */
+const berthHello = nodeScriptTarget(
+  'berth',
+  process.env.BENCH_BERTH_SCRIPT ? resolve(process.env.BENCH_BERTH_SCRIPT) : 'servers/berth-hello.mjs',
+);
+const nodeHello = nodeScriptTarget('node:http', 'servers/node-hello.mjs');
+const nginxHello = nginxTarget('nginx', `return 200 "${HELLO_BODY}";`);
+
+export const scenarios = [
+  {
+    name: 'hello',
+    group: 'hello',
+    kind: 'wrk',
+    description: 'keep-alive, 64 connections',
+    targets: [berthHello, nodeHello, nginxHello],
+    baseline: 'node:http',
+    path: '/',
+    expect: { status: 200, body: HELLO_BODY },
+    threads: 1,
+    connections: 64,
+  },
+  {
+    name: 'hello-pipelined',
+    group: 'hello',
+    kind: 'wrk',
+    description: 'keep-alive, 64 connections, 16 requests pipelined per write',
+    // wrk 4.1 "corrects" latency for coordinated omission assuming one response per latency sample;
+    // pipelining breaks that (wg/wrk#236: percentiles skewed or 0), so the table hides them.
+    latencyValid: false,
+    note: 'p50/p99 not shown: wrk 4.1 mis-corrects pipelined latency (wg/wrk#236); raw values in latest.json',
+    targets: [berthHello, nodeHello, nginxHello],
+    baseline: 'node:http',
+    path: '/',
+    expect: { status: 200, body: HELLO_BODY },
+    threads: 1,
+    connections: 64,
+    script: 'pipeline.lua',
+    scriptArgs: [16],
+  },
+  {
+    name: 'idle',
+    group: 'idle',
+    kind: 'idle',
+    description: '10,000 idle keep-alive connections, one request each',
+    targets: [berthHello, nodeHello],
+    baseline: 'node:http',
+    connections: 10_000,
+    /** Most RSS bytes per idle connection each target may use (the issue's goal for Berth). */
+    budgets: { berth: 5000 },
+  },
+];

@@ -1,0 +1,11 @@
+// Berth hello-world for the bench: 200, text/plain, "Hello, World!". Prints its port on stdout.
+import { createServer } from '../../dist/index.js';
+import { answerHarness } from './answer-harness.mjs';
+
+const server = createServer((_req, res) => {
+  res.setHeader('content-type', 'text/plain');
+  res.end('Hello, World!');
+});
+await server.listen({ port: 0, host: '127.0.0.1' });
+process.stdout.write(`${server.address().port}\n`);
+answerHarness();

@@ -1,0 +1,152 @@
+// Servers under test. A target is `{ name, start(options) }`; `start` resolves with a running
+// instance `{ name, port, memory?, stop }` or rejects with the server's stderr. Scenarios build
+// their targets from the two factories below, so a new scenario (static files, TLS, proxy, cache)
+// only needs its own server script or nginx `location` body.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  ask,
+  pinned,
+  readFirstLine,
+  removeDirLater,
+  spawnChild,
+  stopChild,
+  withFdLimit,
+} from './child-processes.mjs';
+
+const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+const START_TIMEOUT_MS = 10_000;
+const MEMORY_TIMEOUT_MS = 10_000;
+const HOST = '127.0.0.1';
+
+/**
+ * A node server script (path relative to bench/, or absolute) that prints its port as its first
+ * stdout line and calls answerHarness(). Runs with --expose-gc so memory samples follow a full GC.
+ */
+export function nodeScriptTarget(name, script) {
+  const path = resolve(BENCH_DIR, script);
+  return {
+    name,
+    describe: () => script,
+    unavailable: () => undefined,
+    async start({ cpu, fdLimit }) {
+      const argv = withFdLimit(fdLimit, pinned(cpu, [process.execPath, '--expose-gc', path]));
+      const handle = spawnChild(argv, { ipc: true });
+      try {
+        const line = await readFirstLine(handle, START_TIMEOUT_MS, `${name} (${script})`);
+        const port = Number(line);
+        if (!Number.isInteger(port) || port <= 0) throw new Error(`${name}: expected a port, got "${line}"`);
+        return {
+          name,
+          port,
+          memory: () => ask(handle, { kind: 'memory' }, 'memory', MEMORY_TIMEOUT_MS),
+          stop: () => stopChild(handle),
+        };
+      } catch (error) {
+        await stopChild(handle);
+        throw error;
+      }
+    },
+  };
+}
+
+/**
+ * nginx with one worker from bench/nginx.conf; `location` is the body of `location / { … }`.
+ * Unavailable (skipped, with a note) when no nginx binary is found; BENCH_NGINX names one.
+ */
+export function nginxTarget(name, location) {
+  return {
+    name,
+    describe: () => `nginx: ${location}`,
+    unavailable: () => (findNginx() ? undefined : 'nginx not found (apt-get install nginx-light)'),
+    async start({ cpu }) {
+      const dir = mkdtempSync(join(tmpdir(), 'berth-bench-nginx-'));
+      const removeDir = removeDirLater(dir);
+      const port = await freePort();
+      const template = readFileSync(join(BENCH_DIR, 'nginx.conf'), 'utf8');
+      const values = { dir, port: String(port), location };
+      const config = template.replace(/\{\{(\w+)\}\}/g, (_, key) => values[key]);
+      writeFileSync(join(dir, 'nginx.conf'), config);
+      const argv = pinned(cpu, [
+        findNginx(),
+        '-p',
+        dir,
+        '-c',
+        join(dir, 'nginx.conf'),
+        '-e',
+        join(dir, 'error.log'),
+      ]);
+      const handle = spawnChild(argv);
+      const stop = async () => {
+        await stopChild(handle);
+        removeDir();
+      };
+      try {
+        await waitForPort(port, handle, START_TIMEOUT_MS);
+        return { name, port, memory: undefined, stop };
+      } catch (error) {
+        const log = readLog(join(dir, 'error.log'));
+        await stop();
+        throw new Error(`${name}: ${error.message}${log ? `\n--- error.log ---\n${log}` : ''}`);
+      }
+    },
+  };
+}
+
+let nginxPath;
+function findNginx() {
+  if (nginxPath === undefined) {
+    const candidates = [process.env.BENCH_NGINX, 'nginx', '/usr/sbin/nginx', '/usr/local/sbin/nginx'];
+    nginxPath = candidates.find((c) => c && spawnSync(c, ['-v'], { stdio: 'ignore' }).status === 0) ?? null;
+  }
+  return nginxPath;
+}
+
+/** A port the kernel just handed out and released; nginx takes no port 0 and reports nothing. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, HOST, () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, handle, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  handle.exited.then(() => {
+    exited = true;
+  });
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`exited before listening\n${handle.stderrTail()}`);
+    if (await canConnect(port)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`not listening on ${port} after ${timeoutMs} ms`);
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: HOST });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function readLog(path) {
+  try {
+    return readFileSync(path, 'utf8').trim().slice(-2000);
+  } catch {
+    return '';
+  }
+}

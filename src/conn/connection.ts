@@ -1,0 +1,599 @@
+/**
+ * Connection: one client socket, read as a sequence of HTTP/1.1 requests and written as the
+ * matching sequence of responses.
+ *
+ * The life of a request:
+ * 1. A read arrives (onData). The socket is not written during the read: output is batched.
+ * 2. The head parser consumes bytes until a head is complete. Its framing was decided once, by the
+ *    parser (RFC 9112 §6.3); a body, if any, is fed from the following bytes to the request.
+ * 3. A ServerRequest and ServerResponse are made, the response joins the queue, and the handler is
+ *    called at once — before the rest of the read is parsed, so pipelined requests run concurrently.
+ * 4. The response writes its head and body as views (mostly into the shared slab). Only the
+ *    response at the front of the queue reaches the socket; later ones are held until it finishes,
+ *    so responses leave strictly in request order (RFC 9112 §9.3.2).
+ * 5. At the end of the read, everything produced is written at once: adjacent slab views are
+ *    merged, so sixteen pipelined hello-worlds leave in a single write.
+ * 6. When the front response finishes, the next one is promoted and its held bytes flushed. If the
+ *    finished one said close, the socket is ended after the flush and lingers briefly so the client
+ *    reads the response before any reset.
+ *
+ * Reading and writing states are kept apart: `reading` says what the next input byte is; the
+ * queue says what is owed. Keep-alive follows from both (see mayKeepAlive()).
+ */
+import type { Socket } from 'node:net';
+import { HttpError } from '../handler/http-error.js';
+import type { Handler } from '../handler/types.js';
+import { ChunkedDecoder } from '../wire/chunked-decoder.js';
+import type { RequestHead } from '../wire/head.js';
+import { RequestParser } from '../wire/head-parser.js';
+import { ParseError } from '../wire/parse-error.js';
+import type { EngineConfig } from './config.js';
+import { type BodySource, ServerRequest } from './request.js';
+import { type ResponseSink, ServerResponse } from './response.js';
+
+enum Reading {
+  Head = 0,
+  Body = 1,
+  /** Nothing more is parsed; input is read and dropped until the socket closes (lingering close). */
+  Closed = 2,
+}
+
+enum Pause {
+  Write = 1,
+  Body = 2,
+  Pipeline = 4,
+}
+
+/** What the connection waits for when its deadline passes. */
+enum Wait {
+  None = 0,
+  Head = 1,
+  Idle = 2,
+  Body = 3,
+  Write = 4,
+  Linger = 5,
+}
+
+/** Body bytes buffered for a handler that is not reading them before reading is paused. */
+const BODY_HIGH_WATER_BYTES = 64 * 1024;
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+
+/** The server side a connection reports to. */
+export interface ConnectionOwner {
+  readonly config: EngineConfig;
+  readonly handler: Handler;
+  /** Coarse clock in ms, advanced by the owner's sweep; deadlines are compared against it. */
+  readonly now: number;
+  readonly closing: boolean;
+  forget(conn: Connection): void;
+  reportError(err: unknown): void;
+}
+
+export class Connection implements ResponseSink, BodySource {
+  /** Deadline in coarse ms (0: none) and what it is for; checked by the owner's sweep. */
+  deadline = 0;
+  private wait: Wait = Wait.Head;
+  private reading: Reading = Reading.Head;
+  private readonly parser: RequestParser;
+  private readonly config: EngineConfig;
+  private queue: ServerResponse[] = [];
+  private requests = 0;
+  private closing = false;
+  private ended = false;
+  private paused = 0;
+  private processing = false;
+  private stash: Buffer | undefined = undefined;
+  private bodyReq: ServerRequest | undefined = undefined;
+  private bodyRemaining = 0;
+  private bodyChunked = false;
+  private decoder: ChunkedDecoder | undefined = undefined;
+  private discarding = false;
+  private discarded = 0;
+  private continueOwed: ServerRequest | undefined = undefined;
+  private out: Buffer[] = [];
+  private tail: Buffer | undefined = undefined;
+  private tailEnd = 0;
+  private outBytes = 0;
+  private flushScheduled = false;
+  private peerAddress: string | undefined = undefined;
+  private peerPort = 0;
+  private readonly flushBound = (): void => this.flush();
+  private readonly deliverBound = (chunk: Buffer): void => this.deliver(chunk);
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly owner: ConnectionOwner,
+  ) {
+    this.config = owner.config;
+    this.parser = new RequestParser(this.config.limits);
+    this.deadline = owner.now + this.config.headTimeoutMs;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('end', () => this.onEnd());
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.onClose());
+  }
+
+  get serverHeader(): string | undefined {
+    return this.config.serverHeader;
+  }
+
+  get maxBufferedBodyBytes(): number {
+    return this.config.limits.maxBufferedBodyBytes;
+  }
+
+  get remoteAddress(): string {
+    if (this.peerAddress === undefined) {
+      this.peerAddress = this.socket.remoteAddress ?? '';
+      this.peerPort = this.socket.remotePort ?? 0;
+    }
+    return this.peerAddress;
+  }
+
+  get remotePort(): number {
+    if (this.peerAddress === undefined) void this.remoteAddress;
+    return this.peerPort;
+  }
+
+  /** True when nothing is owed and no request is partly received: safe to close at once. */
+  get idle(): boolean {
+    return this.queue.length === 0 && this.reading === Reading.Head && !this.parser.started;
+  }
+
+  /** Graceful shutdown: finish what is owed, take no new requests, then close. */
+  shutdown(): void {
+    this.closing = true;
+    if (this.idle) this.endSocket();
+  }
+
+  /** Cuts the connection at once. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.reading === Reading.Closed) return;
+    if (this.stash !== undefined) {
+      // Still waiting for the pipeline to shorten: keep input in order behind what is stashed.
+      this.stash = Buffer.concat([this.stash, chunk]);
+      return;
+    }
+    this.processing = true;
+    this.process(chunk, 0);
+    this.processing = false;
+    this.flush();
+  }
+
+  /** Parses buf from pos: heads, bodies, and the heads of pipelined requests after them. */
+  private process(buf: Buffer, pos: number): void {
+    const end = buf.length;
+    try {
+      while (pos < end) {
+        if (this.reading === Reading.Body) {
+          pos = this.readBody(buf, pos, end);
+          continue;
+        }
+        if (this.reading === Reading.Closed) return;
+        if (this.closing) {
+          // After a request that ends the connection nothing more is parsed (RFC 9112 §9.6).
+          this.reading = Reading.Closed;
+          return;
+        }
+        if (this.queue.length >= this.config.maxPipelined) {
+          this.stash = buf.subarray(pos);
+          this.pause(Pause.Pipeline);
+          return;
+        }
+        if (!this.parser.started) this.setDeadline(Wait.Head, this.config.headTimeoutMs);
+        const head = this.parser.push(buf, pos, end);
+        pos += this.parser.consumed;
+        if (head === undefined) return;
+        this.parser.reset();
+        this.onHead(head);
+      }
+    } catch (err) {
+      this.onReadError(err);
+    }
+  }
+
+  private onHead(head: RequestHead): void {
+    this.requests++;
+    const config = this.config;
+    const keepAlive =
+      head.keepAlive && !this.closing && !this.owner.closing && this.requests < config.maxRequests;
+    if (!keepAlive) this.closing = true;
+    const framing = head.framing;
+    const hasBody = framing.kind !== 'none';
+    const req = new ServerRequest(head, this, hasBody);
+    const res = new ServerResponse(this, head.method === 'HEAD', head.version === '1.0', keepAlive);
+    res.request = req;
+    this.queue.push(res);
+    if (hasBody) {
+      this.reading = Reading.Body;
+      this.bodyReq = req;
+      this.discarding = false;
+      this.bodyChunked = framing.kind === 'chunked';
+      if (framing.kind === 'length') this.bodyRemaining = framing.length;
+      else (this.decoder ??= new ChunkedDecoder(config.chunkedLimits)).reset();
+      if (head.expectContinue) this.continueOwed = req;
+      this.setDeadline(Wait.Body, config.bodyTimeoutMs);
+    } else {
+      this.setDeadline(Wait.None, 0);
+    }
+    // RFC 9110 §10.1.1: an expectation other than 100-continue may be answered with 417.
+    if (head.version === '1.1' && head.facts.expect !== undefined && !head.expectContinue) {
+      res.sendError(417, 'only 100-continue is supported', {}, hasBody);
+      return;
+    }
+    this.dispatch(req, res);
+  }
+
+  private dispatch(req: ServerRequest, res: ServerResponse): void {
+    let result: void | Promise<void>;
+    try {
+      result = this.owner.handler(req, res);
+    } catch (err) {
+      this.handlerFailed(res, err);
+      return;
+    }
+    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+      watch(this, res, result);
+    }
+  }
+
+  /** A handler threw or rejected: answer 500 (or its HttpError status), or cut if the head went out. */
+  handlerFailed(res: ServerResponse, err: unknown): void {
+    const status = err instanceof HttpError || err instanceof ParseError ? err.status : 500;
+    if (status >= 500 && !(err instanceof ParseError)) this.owner.reportError(err);
+    if (res.aborted || (res.writableEnded && res.isFinished)) return;
+    const expose = err instanceof HttpError ? err.expose : err instanceof ParseError;
+    const message = expose ? (err as Error).message : '';
+    const headers = err instanceof HttpError ? err.headers : {};
+    if (!res.sendError(status, message, headers, err instanceof ParseError)) {
+      this.abort(res, err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private readBody(buf: Buffer, pos: number, end: number): number {
+    const req = this.bodyReq!;
+    if (this.bodyChunked) {
+      const decoder = this.decoder!;
+      const used = decoder.push(buf, pos, end, this.deliverBound);
+      if (decoder.done) this.bodyDone(req, decoder.trailers);
+      else this.setDeadline(Wait.Body, this.config.bodyTimeoutMs);
+      return pos + used;
+    }
+    const n = Math.min(this.bodyRemaining, end - pos);
+    this.bodyRemaining -= n;
+    this.deliver(buf.subarray(pos, pos + n));
+    if (this.bodyRemaining === 0) this.bodyDone(req, undefined);
+    else this.setDeadline(Wait.Body, this.config.bodyTimeoutMs);
+    return pos + n;
+  }
+
+  private deliver(chunk: Buffer): void {
+    if (this.discarding) {
+      this.discarded += chunk.length;
+      // RFC 9112 §9.6 ¶?: the server may close instead of reading an unwanted body to its end.
+      if (this.discarded > this.config.maxDrainBytes) this.closeAfterFlush();
+      return;
+    }
+    const req = this.bodyReq!;
+    req.pushBody(chunk);
+    if (req.bufferedBytes > BODY_HIGH_WATER_BYTES) this.pause(Pause.Body);
+  }
+
+  private bodyDone(req: ServerRequest, trailers: readonly string[] | undefined): void {
+    this.reading = this.closing ? Reading.Closed : Reading.Head;
+    this.bodyReq = undefined;
+    this.bodyRemaining = 0;
+    this.discarding = false;
+    if (this.continueOwed === req) this.continueOwed = undefined;
+    this.resume(Pause.Body);
+    req.endBody(trailers);
+    if (this.queue.length > 0) this.setDeadline(Wait.None, 0);
+    else if (this.closing) this.closeAfterFlush();
+    else this.setDeadline(Wait.Idle, this.config.idleTimeoutMs);
+  }
+
+  private onReadError(err: unknown): void {
+    const parseError = err instanceof ParseError ? err : undefined;
+    if (parseError === undefined) {
+      this.owner.reportError(err);
+      this.destroy();
+      return;
+    }
+    this.reading = Reading.Closed;
+    this.closing = true;
+    const req = this.bodyReq;
+    if (req !== undefined) {
+      // Bad body framing: the handler reading it gets the error; its response says close.
+      this.bodyReq = undefined;
+      req.failBody(parseError);
+      if (this.queue.length === 0) this.closeAfterFlush();
+      return;
+    }
+    if (parseError.code === 'http2-preface') {
+      if (this.queue.length === 0) this.closeAfterFlush();
+      return;
+    }
+    // RFC 9112 §2.2 ¶4 / §3: answer the malformed request with its 4xx/5xx and close.
+    const res = new ServerResponse(this, false, false, false);
+    this.queue.push(res);
+    res.sendError(parseError.status, parseError.message, {}, true);
+  }
+
+  // ResponseSink ---------------------------------------------------------------------------
+
+  send(res: ServerResponse, bytes: Buffer): void {
+    if (this.ended || res.aborted) return;
+    if (res !== this.queue[0]) {
+      (res.held ??= []).push(bytes);
+      res.heldBytes += bytes.length;
+      return;
+    }
+    this.output(bytes);
+  }
+
+  finished(res: ServerResponse): void {
+    res.isFinished = true;
+    const req = res.request;
+    if (req !== undefined && req === this.bodyReq) {
+      // The response is complete but its body is still arriving: read and drop the rest, within
+      // a bound, so the next request can be parsed (RFC 9110 §10.1.1, RFC 9112 §9.6).
+      if (this.continueOwed === req || this.bodyRemaining > this.config.maxDrainBytes) this.closing = true;
+      this.discarding = true;
+      this.discarded = 0;
+      req.failBody(new HttpError(400, 'response already sent'));
+      this.resume(Pause.Body);
+    }
+    if (res === this.queue[0]) this.advance();
+  }
+
+  abort(res: ServerResponse, reason: Error): void {
+    this.owner.reportError(reason);
+    res.aborted = true;
+    this.flush();
+    this.destroy();
+  }
+
+  backedUp(res: ServerResponse): boolean {
+    if (res !== this.queue[0]) return res.heldBytes > this.config.writeHighWaterBytes;
+    return this.outBytes + this.socket.writableLength > this.config.writeHighWaterBytes;
+  }
+
+  mayKeepAlive(res: ServerResponse): boolean {
+    if (this.closing || this.owner.closing) return false;
+    const req = res.request;
+    if (req === undefined || req !== this.bodyReq || req.bodyWanted) return true;
+    // Answering before the body was asked for: with 100-continue owed the client may never send
+    // it; otherwise drop it only if it is small enough to read.
+    return this.continueOwed !== req && this.bodyRemaining <= this.config.maxDrainBytes;
+  }
+
+  // BodySource -----------------------------------------------------------------------------
+
+  wantBody(req: ServerRequest): void {
+    if (this.continueOwed === req) {
+      this.continueOwed = undefined;
+      const res = this.queue.find((r) => r.request === req);
+      // RFC 9110 §10.1.1: send 100 Continue when the handler starts reading, unless a final
+      // response has already begun.
+      if (res !== undefined && !res.headersSent) this.send(res, CONTINUE);
+      this.flushSoon();
+    }
+    if (req.bufferedBytes <= BODY_HIGH_WATER_BYTES) this.resume(Pause.Body);
+  }
+
+  // Output ---------------------------------------------------------------------------------
+
+  /** Adds bytes to the batch, merging views that continue the previous one in memory. */
+  private output(bytes: Buffer): void {
+    const tail = this.tail;
+    if (tail !== undefined && bytes.buffer === tail.buffer && bytes.byteOffset === this.tailEnd) {
+      this.tailEnd += bytes.length;
+    } else {
+      if (tail !== undefined) this.closeTail();
+      this.tail = bytes;
+      this.tailEnd = bytes.byteOffset + bytes.length;
+    }
+    this.outBytes += bytes.length;
+    this.flushSoon();
+  }
+
+  private closeTail(): void {
+    const tail = this.tail!;
+    const start = tail.byteOffset;
+    this.out.push(
+      this.tailEnd === start + tail.length ? tail : Buffer.from(tail.buffer, start, this.tailEnd - start),
+    );
+    this.tail = undefined;
+  }
+
+  private flushSoon(): void {
+    if (this.processing || this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(this.flushBound);
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.tail === undefined) return;
+    this.closeTail();
+    const out = this.out;
+    const socket = this.socket;
+    if (!socket.destroyed) {
+      if (out.length === 1) {
+        socket.write(out[0]!);
+      } else {
+        socket.cork();
+        for (let i = 0; i < out.length; i++) socket.write(out[i]!);
+        socket.uncork();
+      }
+    }
+    out.length = 0;
+    this.outBytes = 0;
+    if (socket.writableNeedDrain) {
+      this.pause(Pause.Write);
+      if (this.wait === Wait.None || this.wait === Wait.Idle)
+        this.setDeadline(Wait.Write, this.config.bodyTimeoutMs);
+    }
+    if (this.ended) socket.end();
+  }
+
+  private onDrain(): void {
+    this.resume(Pause.Write);
+    if (this.wait === Wait.Write) this.setDeadline(Wait.None, 0);
+    this.queue[0]?.emit('drain');
+  }
+
+  /** Promotes the next response once the front one has finished, flushing what it held. */
+  private advance(): void {
+    const queue = this.queue;
+    while (queue.length > 0 && queue[0]!.isFinished) {
+      const done = queue.shift()!;
+      done.emit('close');
+      if (!done.keepAlive) {
+        this.closeAfterFlush();
+        return;
+      }
+      const next = queue[0];
+      if (next !== undefined && next.held !== undefined) {
+        for (const bytes of next.held) this.output(bytes);
+        next.held = undefined;
+        next.heldBytes = 0;
+        next.emit('drain');
+      }
+    }
+    if (queue.length > 0) return;
+    if (this.closing && this.reading !== Reading.Body) {
+      this.closeAfterFlush();
+      return;
+    }
+    if (this.reading === Reading.Head) {
+      if (this.parser.started) this.setDeadline(Wait.Head, this.config.headTimeoutMs);
+      else this.setDeadline(Wait.Idle, this.config.idleTimeoutMs);
+    }
+    if (this.paused & Pause.Pipeline) {
+      this.resume(Pause.Pipeline);
+      // Parse the stashed input on a fresh stack, not inside the handler that just called end().
+      queueMicrotask(() => {
+        const stash = this.stash;
+        this.stash = undefined;
+        if (stash !== undefined) this.onData(stash);
+      });
+    }
+  }
+
+  /** Ends the socket once queued bytes are out, then lingers reading and dropping input. */
+  private closeAfterFlush(): void {
+    if (this.ended) return;
+    this.reading = Reading.Closed;
+    for (const res of this.queue) {
+      if (!res.isFinished) {
+        res.aborted = true;
+        res.emit('close');
+      }
+    }
+    this.queue.length = 0;
+    this.bodyReq?.failBody(new Error('connection closing'));
+    this.bodyReq = undefined;
+    this.resume(Pause.Write | Pause.Body | Pause.Pipeline);
+    this.endSocket();
+  }
+
+  private endSocket(): void {
+    this.ended = true;
+    this.reading = Reading.Closed;
+    this.setDeadline(Wait.Linger, this.config.lingerMs);
+    if (this.tail === undefined) this.socket.end();
+    else this.flushSoon();
+  }
+
+  // Socket events and timeouts -------------------------------------------------------------
+
+  private onEnd(): void {
+    // The client will send nothing more: a partial request can never complete.
+    const req = this.bodyReq;
+    if (req !== undefined) {
+      this.bodyReq = undefined;
+      req.failBody(new HttpError(400, 'request body cut short'));
+    }
+    this.closing = true;
+    this.reading = Reading.Closed;
+    if (this.queue.length === 0) this.endSocket();
+  }
+
+  private onClose(): void {
+    this.ended = true;
+    this.reading = Reading.Closed;
+    for (const res of this.queue) {
+      if (!res.isFinished) {
+        res.aborted = true;
+        res.emit('close');
+      }
+    }
+    this.queue.length = 0;
+    this.bodyReq?.failBody(new Error('connection closed'));
+    this.bodyReq = undefined;
+    this.owner.forget(this);
+  }
+
+  /** Called by the owner's sweep when the deadline has passed. */
+  onTimeout(): void {
+    const wait = this.wait;
+    this.deadline = 0;
+    if (wait === Wait.Head && this.parser.started && this.queue.length === 0) {
+      // A partly received head that stalls (slowloris): 408, then close (RFC 9110 §15.5.9).
+      this.reading = Reading.Closed;
+      this.closing = true;
+      const res = new ServerResponse(this, false, false, false);
+      this.queue.push(res);
+      res.sendError(408, 'request head not received in time', {}, true);
+      this.setDeadline(Wait.Linger, this.config.lingerMs);
+      return;
+    }
+    if (wait === Wait.Body && this.bodyReq !== undefined) {
+      const req = this.bodyReq;
+      this.bodyReq = undefined;
+      this.reading = Reading.Closed;
+      this.closing = true;
+      req.failBody(new HttpError(408, 'request body not received in time'));
+      this.setDeadline(Wait.Linger, this.config.bodyTimeoutMs);
+      return;
+    }
+    if (wait === Wait.Head || wait === Wait.Idle) {
+      if (this.queue.length === 0) this.endSocket();
+      return;
+    }
+    // Write stalled, or lingering over: give up on the peer.
+    this.destroy();
+  }
+
+  private setDeadline(wait: Wait, ms: number): void {
+    if (this.ended && wait !== Wait.Linger) return;
+    this.wait = wait;
+    this.deadline = wait === Wait.None ? 0 : this.owner.now + ms;
+  }
+
+  private pause(reason: Pause): void {
+    if (this.paused === 0) this.socket.pause();
+    this.paused |= reason;
+  }
+
+  private resume(reasons: number): void {
+    if (this.paused === 0) return;
+    this.paused &= ~reasons;
+    if (this.paused === 0) this.socket.resume();
+  }
+}
+
+/** Awaits an async handler; a rejection becomes an error response (no closure per request). */
+async function watch(conn: Connection, res: ServerResponse, result: Promise<void>): Promise<void> {
+  try {
+    await result;
+  } catch (err) {
+    conn.handlerFailed(res, err);
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Server: owns the listening socket, the set of live connections and the timeout sweep.
+ * One coarse clock, advanced by one interval timer, serves every connection's deadlines, so a
+ * request costs no timer of its own.
+ */
+import { existsSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import type { Handler } from '../handler/types.js';
+import { type EngineConfig, resolveConfig, type ServerOptions } from './config.js';
+import { Connection, type ConnectionOwner } from './connection.js';
+import { ListenError } from './listen-errors.js';
+
+export type ListenOptions =
+  | { readonly port: number; readonly host?: string; readonly backlog?: number }
+  | { readonly path: string; readonly backlog?: number };
+
+export type ServerAddress = { port: number; host: string } | { path: string };
+
+export class Server implements ConnectionOwner {
+  readonly config: EngineConfig;
+  readonly handler: Handler;
+  now = Date.now();
+  closing = false;
+  private readonly connections = new Set<Connection>();
+  private readonly net: net.Server;
+  private sweepTimer: NodeJS.Timeout | undefined = undefined;
+  private listened: ServerAddress | undefined = undefined;
+  private closed: Promise<void> | undefined = undefined;
+
+  constructor(handler: Handler, options: ServerOptions = {}) {
+    this.handler = handler;
+    this.config = resolveConfig(options);
+    this.net = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    this.net.maxConnections = this.config.maxConnections;
+    // Accept errors (EMFILE, ENFILE) must not take the server down; they are reported and it goes on.
+    this.net.on('error', (err) => this.reportError(err));
+  }
+
+  /** Number of open client connections. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Starts listening on a TCP port (`port: 0` picks a free one) or a unix socket path. Rejects
+   * with a ListenError whose message is one line naming the cause and the fix.
+   */
+  async listen(options: ListenOptions): Promise<void> {
+    if (this.listened !== undefined) throw new Error('server is already listening');
+    try {
+      await this.bind(options);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      // A socket file left by a server that died: nobody answers on it, so it is safe to replace.
+      if ('path' in options && e.code === 'EADDRINUSE' && (await isStaleSocket(options.path))) {
+        unlinkSync(options.path);
+        try {
+          await this.bind(options);
+        } catch (again) {
+          throw new ListenError(again as NodeJS.ErrnoException, { path: options.path });
+        }
+      } else {
+        throw new ListenError(e, 'path' in options ? { path: options.path } : options);
+      }
+    }
+    const address = this.net.address();
+    if (typeof address === 'string') this.listened = { path: address };
+    else if (address !== null) this.listened = { port: address.port, host: address.address };
+    this.startSweep();
+  }
+
+  /** Where the server listens: `{ port, host }` or `{ path }`. Throws before listen() resolves. */
+  address(): ServerAddress {
+    if (this.listened === undefined) throw new Error('server is not listening');
+    return { ...this.listened };
+  }
+
+  /**
+   * Stops accepting, lets in-flight requests finish, closes idle connections, and after
+   * closeTimeoutMs cuts whatever is left. Resolves when every connection is closed.
+   */
+  close(): Promise<void> {
+    this.closed ??= new Promise<void>((resolve) => {
+      this.closing = true;
+      const listening = this.net.listening;
+      let pending = listening ? 2 : 1;
+      const done = (): void => {
+        if (--pending === 0) {
+          this.stopSweep();
+          resolve();
+        }
+      };
+      if (listening) this.net.close(() => done());
+      for (const conn of this.connections) conn.shutdown();
+      const deadline = setTimeout(() => {
+        for (const conn of this.connections) conn.destroy();
+      }, this.config.closeTimeoutMs);
+      deadline.unref();
+      const poll = (): void => {
+        if (this.connections.size === 0) {
+          clearTimeout(deadline);
+          done();
+        } else setTimeout(poll, 20).unref();
+      };
+      poll();
+    });
+    return this.closed;
+  }
+
+  /** Serves an already-connected socket (used by TLS and HTTP/2 fallbacks, and socket activation). */
+  accept(socket: net.Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.connections.add(new Connection(socket, this));
+  }
+
+  forget(conn: Connection): void {
+    this.connections.delete(conn);
+  }
+
+  reportError(err: unknown): void {
+    try {
+      this.config.onError(err);
+    } catch {
+      // An error reporter that throws must not take the connection engine down with it.
+    }
+  }
+
+  private bind(options: ListenOptions): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.net.once('error', onError);
+      const listenOptions: net.ListenOptions =
+        'path' in options
+          ? { path: options.path, backlog: options.backlog ?? 511 }
+          : { port: options.port, host: options.host ?? '127.0.0.1', backlog: options.backlog ?? 511 };
+      this.net.listen(listenOptions, () => {
+        this.net.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  /** One timer for all deadlines; it ticks at a quarter of the shortest timeout, at most each second. */
+  private startSweep(): void {
+    const c = this.config;
+    const shortest = Math.min(c.headTimeoutMs, c.idleTimeoutMs, c.bodyTimeoutMs, c.lingerMs);
+    const interval = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
+    this.sweepTimer = setInterval(() => this.sweep(), interval);
+    this.sweepTimer.unref();
+  }
+
+  private stopSweep(): void {
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    this.now = now;
+    for (const conn of this.connections) {
+      if (conn.deadline !== 0 && conn.deadline <= now) conn.onTimeout();
+    }
+  }
+}
+
+/** Whether a unix socket path exists but nothing accepts connections on it. */
+function isStaleSocket(path: string): Promise<boolean> {
+  if (!existsSync(path)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const probe = net.connect({ path });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(false);
+    });
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
+/** Creates a server that answers every request with handler. Call listen() to start it. */
+export function createServer(handler: Handler, options?: ServerOptions): Server {
+  return new Server(handler, options);
+}
