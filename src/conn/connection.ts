@@ -28,6 +28,7 @@ import type { RequestHead } from '../wire/head.js';
 import { RequestParser } from '../wire/head-parser.js';
 import { ParseError } from '../wire/parse-error.js';
 import type { EngineConfig } from './config.js';
+import { OutputBatch } from './output-batch.js';
 import { type BodySource, ServerRequest } from './request.js';
 import { type ResponseSink, ServerResponse } from './response.js';
 
@@ -81,7 +82,6 @@ export class Connection implements ResponseSink, BodySource {
   private closing = false;
   private ended = false;
   private paused = 0;
-  private processing = false;
   private stash: Buffer | undefined = undefined;
   private bodyReq: ServerRequest | undefined = undefined;
   private bodyRemaining = 0;
@@ -90,14 +90,9 @@ export class Connection implements ResponseSink, BodySource {
   private discarding = false;
   private discarded = 0;
   private continueOwed: ServerRequest | undefined = undefined;
-  private out: Buffer[] = [];
-  private tail: Buffer | undefined = undefined;
-  private tailEnd = 0;
-  private outBytes = 0;
-  private flushScheduled = false;
+  private readonly output: OutputBatch;
   private peerAddress: string | undefined = undefined;
   private peerPort = 0;
-  private readonly flushBound = (): void => this.flush();
   private readonly deliverBound = (chunk: Buffer): void => this.deliver(chunk);
 
   constructor(
@@ -106,6 +101,7 @@ export class Connection implements ResponseSink, BodySource {
   ) {
     this.config = owner.config;
     this.parser = new RequestParser(this.config.limits);
+    this.output = new OutputBatch(socket, (needDrain) => this.afterWrite(needDrain));
     this.deadline = owner.now + this.config.headTimeoutMs;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -159,10 +155,11 @@ export class Connection implements ResponseSink, BodySource {
       this.stash = Buffer.concat([this.stash, chunk]);
       return;
     }
-    this.processing = true;
+    const output = this.output;
+    output.holding = true;
     this.process(chunk, 0);
-    this.processing = false;
-    this.flush();
+    output.holding = false;
+    output.flush();
   }
 
   /** Parses buf from pos: heads, bodies, and the heads of pipelined requests after them. */
@@ -180,7 +177,7 @@ export class Connection implements ResponseSink, BodySource {
           this.reading = Reading.Closed;
           return;
         }
-        if (this.queue.length >= this.config.maxPipelined) {
+        if (this.mustWait()) {
           this.stash = buf.subarray(pos);
           this.pause(Pause.Pipeline);
           return;
@@ -333,7 +330,7 @@ export class Connection implements ResponseSink, BodySource {
       res.heldBytes += bytes.length;
       return;
     }
-    this.output(bytes);
+    this.output.add(bytes);
   }
 
   finished(res: ServerResponse): void {
@@ -354,17 +351,20 @@ export class Connection implements ResponseSink, BodySource {
   abort(res: ServerResponse, reason: Error): void {
     this.owner.reportError(reason);
     res.aborted = true;
-    this.flush();
+    this.output.flush();
     this.destroy();
   }
 
   backedUp(res: ServerResponse): boolean {
     if (res !== this.queue[0]) return res.heldBytes > this.config.writeHighWaterBytes;
-    return this.outBytes + this.socket.writableLength > this.config.writeHighWaterBytes;
+    return this.output.bytes + this.socket.writableLength > this.config.writeHighWaterBytes;
   }
 
   mayKeepAlive(res: ServerResponse): boolean {
-    if (this.closing || this.owner.closing) return false;
+    // Only the last response owed says close: earlier pipelined ones are answered normally
+    // (RFC 9112 §9.3.2), and the close applies after the last (RFC 9112 §9.6).
+    const queue = this.queue;
+    if ((this.closing || this.owner.closing) && queue[queue.length - 1] === res) return false;
     const req = res.request;
     if (req === undefined || req !== this.bodyReq || req.bodyWanted) return true;
     // Answering before the body was asked for: with 100-continue owed the client may never send
@@ -381,71 +381,48 @@ export class Connection implements ResponseSink, BodySource {
       // RFC 9110 §10.1.1: send 100 Continue when the handler starts reading, unless a final
       // response has already begun.
       if (res !== undefined && !res.headersSent) this.send(res, CONTINUE);
-      this.flushSoon();
+      this.output.flushSoon();
     }
     if (req.bufferedBytes <= BODY_HIGH_WATER_BYTES) this.resume(Pause.Body);
   }
 
   // Output ---------------------------------------------------------------------------------
 
-  /** Adds bytes to the batch, merging views that continue the previous one in memory. */
-  private output(bytes: Buffer): void {
-    const tail = this.tail;
-    if (tail !== undefined && bytes.buffer === tail.buffer && bytes.byteOffset === this.tailEnd) {
-      this.tailEnd += bytes.length;
-    } else {
-      if (tail !== undefined) this.closeTail();
-      this.tail = bytes;
-      this.tailEnd = bytes.byteOffset + bytes.length;
-    }
-    this.outBytes += bytes.length;
-    this.flushSoon();
-  }
-
-  private closeTail(): void {
-    const tail = this.tail!;
-    const start = tail.byteOffset;
-    this.out.push(
-      this.tailEnd === start + tail.length ? tail : Buffer.from(tail.buffer, start, this.tailEnd - start),
-    );
-    this.tail = undefined;
-  }
-
-  private flushSoon(): void {
-    if (this.processing || this.flushScheduled) return;
-    this.flushScheduled = true;
-    queueMicrotask(this.flushBound);
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.tail === undefined) return;
-    this.closeTail();
-    const out = this.out;
-    const socket = this.socket;
-    if (!socket.destroyed) {
-      if (out.length === 1) {
-        socket.write(out[0]!);
-      } else {
-        socket.cork();
-        for (let i = 0; i < out.length; i++) socket.write(out[i]!);
-        socket.uncork();
-      }
-    }
-    out.length = 0;
-    this.outBytes = 0;
-    if (socket.writableNeedDrain) {
-      this.pause(Pause.Write);
-      if (this.wait === Wait.None || this.wait === Wait.Idle)
-        this.setDeadline(Wait.Write, this.config.bodyTimeoutMs);
-    }
-    if (this.ended) socket.end();
+  private afterWrite(needDrain: boolean): void {
+    if (!needDrain) return;
+    this.pause(Pause.Write);
+    if (this.wait === Wait.None || this.wait === Wait.Idle)
+      this.setDeadline(Wait.Write, this.config.bodyTimeoutMs);
   }
 
   private onDrain(): void {
     this.resume(Pause.Write);
     if (this.wait === Wait.Write) this.setDeadline(Wait.None, 0);
     this.queue[0]?.emit('drain');
+    this.resumeParsing();
+  }
+
+  /**
+   * Whether parsing further requests must wait: too many responses owed, or the responses
+   * already made are not leaving (a client that sends but does not read).
+   */
+  private mustWait(): boolean {
+    return (
+      this.queue.length >= this.config.maxPipelined ||
+      (this.paused & Pause.Write) !== 0 ||
+      this.output.bytes + this.socket.writableLength > this.config.writeHighWaterBytes
+    );
+  }
+
+  /** Picks up stashed input once mustWait() no longer holds, on a fresh stack. */
+  private resumeParsing(): void {
+    if ((this.paused & Pause.Pipeline) === 0 || this.mustWait()) return;
+    this.resume(Pause.Pipeline);
+    queueMicrotask(() => {
+      const stash = this.stash;
+      this.stash = undefined;
+      if (stash !== undefined) this.onData(stash);
+    });
   }
 
   /** Promotes the next response once the front one has finished, flushing what it held. */
@@ -460,7 +437,7 @@ export class Connection implements ResponseSink, BodySource {
       }
       const next = queue[0];
       if (next !== undefined && next.held !== undefined) {
-        for (const bytes of next.held) this.output(bytes);
+        for (const bytes of next.held) this.output.add(bytes);
         next.held = undefined;
         next.heldBytes = 0;
         next.emit('drain');
@@ -475,15 +452,7 @@ export class Connection implements ResponseSink, BodySource {
       if (this.parser.started) this.setDeadline(Wait.Head, this.config.headTimeoutMs);
       else this.setDeadline(Wait.Idle, this.config.idleTimeoutMs);
     }
-    if (this.paused & Pause.Pipeline) {
-      this.resume(Pause.Pipeline);
-      // Parse the stashed input on a fresh stack, not inside the handler that just called end().
-      queueMicrotask(() => {
-        const stash = this.stash;
-        this.stash = undefined;
-        if (stash !== undefined) this.onData(stash);
-      });
-    }
+    this.resumeParsing();
   }
 
   /** Ends the socket once queued bytes are out, then lingers reading and dropping input. */
@@ -507,8 +476,9 @@ export class Connection implements ResponseSink, BodySource {
     this.ended = true;
     this.reading = Reading.Closed;
     this.setDeadline(Wait.Linger, this.config.lingerMs);
-    if (this.tail === undefined) this.socket.end();
-    else this.flushSoon();
+    this.output.endAfterFlush = true;
+    if (this.output.empty) this.socket.end();
+    else this.output.flushSoon();
   }
 
   // Socket events and timeouts -------------------------------------------------------------

@@ -50,6 +50,23 @@ function statusLine(status: number, message: string): string {
   return line;
 }
 
+let cachedDate = '';
+let cachedServer: string | undefined;
+let cachedLines = '';
+/**
+ * The Date line (and Server line, when sent) as one string, rebuilt when the second changes:
+ * httpDate() returns the same string object all second, so the check is one comparison.
+ */
+function dateAndServer(server: string | undefined): string {
+  const date = httpDate();
+  if (date !== cachedDate || server !== cachedServer) {
+    cachedDate = date;
+    cachedServer = server;
+    cachedLines = server === undefined ? `Date: ${date}\r\n` : `Date: ${date}\r\nServer: ${server}\r\n`;
+  }
+  return cachedLines;
+}
+
 type Listener = { event: 'drain' | 'close'; fn: () => void; once: boolean };
 
 export class ServerResponse implements Response {
@@ -323,7 +340,10 @@ export class ServerResponse implements Response {
             userLength = Number(value);
             if (!Number.isSafeInteger(userLength) || userLength < 0)
               throw new TypeError('invalid Content-Length');
-            w.field(names[i]!, String(value));
+            w.latin1(names[i]!);
+            w.latin1(': ');
+            w.decimal(userLength);
+            w.latin1('\r\n');
             continue;
           case 'transfer-encoding':
             // The engine frames the body itself; a handler's Transfer-Encoding only asks for chunked.
@@ -342,14 +362,16 @@ export class ServerResponse implements Response {
         writeValues(names[i]!, value);
       }
     }
-    if (!sawDate) w.field('Date', httpDate());
-    const server = this.sink.serverHeader;
-    if (!sawServer && server !== undefined) w.field('Server', server);
+    const server = sawServer ? undefined : this.sink.serverHeader;
+    if (!sawDate) w.latin1(dateAndServer(server));
+    else if (server !== undefined) w.field('Server', server);
     if (noBody) {
       this.body = Body.None;
       // RFC 9110 §9.3.2: a HEAD response may carry the Content-Length a GET would have.
       if (this.isHead && userLength === undefined && length !== undefined && length > 0 && status >= 200) {
-        w.field('Content-Length', String(length));
+        w.latin1('Content-Length: ');
+        w.decimal(length);
+        w.latin1('\r\n');
       }
     } else if (userChunked && userLength === undefined && !this.http10) {
       this.body = Body.Chunked;
@@ -360,7 +382,9 @@ export class ServerResponse implements Response {
     } else if (length !== undefined) {
       this.body = Body.Length;
       this.remaining = length;
-      w.field('Content-Length', String(length));
+      w.latin1('Content-Length: ');
+      w.decimal(length);
+      w.latin1('\r\n');
     } else if (!this.http10) {
       this.body = Body.Chunked;
       w.latin1('Transfer-Encoding: chunked\r\n');

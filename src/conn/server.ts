@@ -26,14 +26,14 @@ export class Server implements ConnectionOwner {
   private sweepTimer: NodeJS.Timeout | undefined = undefined;
   private listened: ServerAddress | undefined = undefined;
   private closed: Promise<void> | undefined = undefined;
+  /** Set while close() waits: called when a connection goes, resolves once none are left. */
+  private whenIdle: (() => void) | undefined = undefined;
 
   constructor(handler: Handler, options: ServerOptions = {}) {
     this.handler = handler;
     this.config = resolveConfig(options);
     this.net = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
     this.net.maxConnections = this.config.maxConnections;
-    // Accept errors (EMFILE, ENFILE) must not take the server down; they are reported and it goes on.
-    this.net.on('error', (err) => this.reportError(err));
   }
 
   /** Number of open client connections. */
@@ -66,6 +66,8 @@ export class Server implements ConnectionOwner {
     const address = this.net.address();
     if (typeof address === 'string') this.listened = { path: address };
     else if (address !== null) this.listened = { port: address.port, host: address.address };
+    // Accept errors (EMFILE, ENFILE) must not take the server down; they are reported and it goes on.
+    this.net.on('error', (err) => this.reportError(err));
     this.startSweep();
   }
 
@@ -82,27 +84,25 @@ export class Server implements ConnectionOwner {
   close(): Promise<void> {
     this.closed ??= new Promise<void>((resolve) => {
       this.closing = true;
-      const listening = this.net.listening;
-      let pending = listening ? 2 : 1;
-      const done = (): void => {
-        if (--pending === 0) {
-          this.stopSweep();
-          resolve();
-        }
-      };
-      if (listening) this.net.close(() => done());
-      for (const conn of this.connections) conn.shutdown();
+      let listenerClosed = !this.net.listening;
       const deadline = setTimeout(() => {
         for (const conn of this.connections) conn.destroy();
       }, this.config.closeTimeoutMs);
-      deadline.unref();
-      const poll = (): void => {
-        if (this.connections.size === 0) {
-          clearTimeout(deadline);
-          done();
-        } else setTimeout(poll, 20).unref();
+      this.whenIdle = () => {
+        if (!listenerClosed || this.connections.size > 0) return;
+        this.whenIdle = undefined;
+        clearTimeout(deadline);
+        this.stopSweep();
+        resolve();
       };
-      poll();
+      if (!listenerClosed) {
+        this.net.close(() => {
+          listenerClosed = true;
+          this.whenIdle?.();
+        });
+      }
+      for (const conn of this.connections) conn.shutdown();
+      this.whenIdle();
     });
     return this.closed;
   }
@@ -118,6 +118,7 @@ export class Server implements ConnectionOwner {
 
   forget(conn: Connection): void {
     this.connections.delete(conn);
+    if (this.connections.size === 0) this.whenIdle?.();
   }
 
   reportError(err: unknown): void {

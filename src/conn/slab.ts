@@ -50,8 +50,25 @@ class SlabWriter {
 
   /** Appends a latin1 string (header names, values, status lines: one byte per char). */
   latin1(s: string): void {
-    this.room(s.length);
-    this.pos += this.buf.latin1Write(s, this.pos);
+    const n = s.length;
+    this.room(n);
+    this.pos =
+      n <= SHORT_STRING ? copyShort(this.buf, this.pos, s) : this.pos + this.buf.latin1Write(s, this.pos);
+  }
+
+  /** Appends a non-negative integer in decimal, without making a string. */
+  decimal(n: number): void {
+    this.room(16);
+    const buf = this.buf;
+    if (n < 10) {
+      buf[this.pos++] = 0x30 + n;
+      return;
+    }
+    let digits = 0;
+    for (let m = n; m >= 1; m = Math.floor(m / 10)) digits++;
+    let p = this.pos + digits;
+    this.pos = p;
+    for (let m = n; m >= 1; m = Math.floor(m / 10)) buf[--p] = 0x30 + (m % 10);
   }
 
   /** Appends a string as UTF-8 (bodies). */
@@ -70,11 +87,10 @@ class SlabWriter {
   field(name: string, value: string): void {
     this.room(name.length + value.length + 4);
     const buf = this.buf;
-    let p = this.pos;
-    p += buf.latin1Write(name, p);
+    let p = copyShort(buf, this.pos, name);
     buf[p++] = 0x3a;
     buf[p++] = 0x20;
-    p += buf.latin1Write(value, p);
+    p = value.length <= SHORT_STRING ? copyShort(buf, p, value) : p + buf.latin1Write(value, p);
     buf[p++] = 0x0d;
     buf[p++] = 0x0a;
     this.pos = p;
@@ -86,6 +102,19 @@ class SlabWriter {
     if (this.buf === slab) used = this.pos;
     return view;
   }
+}
+
+/**
+ * Strings up to this length are copied with a loop: cheaper than the call into C++ that
+ * latin1Write() costs, and most header names and values are this short.
+ */
+const SHORT_STRING = 48;
+
+/** Copies a latin1 string into buf at p (room already made); returns the new position. */
+function copyShort(buf: Buffer, p: number, s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) buf[p + i] = s.charCodeAt(i);
+  return p + n;
 }
 
 /** The one writer; regions never interleave because each is built in one synchronous run. */

@@ -48,8 +48,8 @@ export function parseFieldLine(
     }
     if (c !== SP && c !== HTAB) valueEnd = i + 1;
   }
-  const name = buf.toString('latin1', start, nameEnd);
-  const value = valueEnd > valueStart ? buf.toString('latin1', valueStart, valueEnd) : '';
+  const name = buf.latin1Slice(start, nameEnd);
+  const value = valueEnd > valueStart ? buf.latin1Slice(valueStart, valueEnd) : '';
   raw.push(name, value);
   if (facts !== undefined) noteFact(name, value, facts);
 }
@@ -57,36 +57,48 @@ export function parseFieldLine(
 function noteFact(name: string, value: string, facts: FieldFacts): void {
   switch (name.length) {
     case 4:
-      if (name.toLowerCase() === 'host') {
+      if (isNamed(name, 'host')) {
         facts.hostCount++;
         facts.host = value;
       }
       return;
     case 6:
-      if (name.toLowerCase() === 'expect') {
+      if (isNamed(name, 'expect')) {
         facts.expect =
           facts.expect === undefined ? value.toLowerCase() : `${facts.expect}, ${value.toLowerCase()}`;
       }
       return;
     case 7:
-      if (name.toLowerCase() === 'upgrade') facts.hasUpgrade = true;
+      if (isNamed(name, 'upgrade')) facts.hasUpgrade = true;
       return;
     case 10:
-      if (name.toLowerCase() === 'connection') noteConnection(value, facts);
+      if (isNamed(name, 'connection')) noteConnection(value, facts);
       return;
     case 14:
-      if (name.toLowerCase() === 'content-length') noteContentLength(value, facts);
+      if (isNamed(name, 'content-length')) noteContentLength(value, facts);
       return;
     case 17:
-      if (name.toLowerCase() === 'transfer-encoding') noteTransferEncoding(value, facts);
+      if (isNamed(name, 'transfer-encoding')) noteTransferEncoding(value, facts);
       return;
   }
+}
+
+/**
+ * Case-insensitive match of a field name against a lower-case one of the same length, without
+ * making a lower-cased copy. Setting bit 0x20 lower-cases letters and leaves "-" alone; the name
+ * is a token, so no other character can collide.
+ */
+function isNamed(name: string, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** RFC 9110 §7.6.1: Connection is a comma-separated list of case-insensitive options. */
 function noteConnection(value: string, facts: FieldFacts): void {
   for (const part of value.split(',')) {
-    const option = part.trim().toLowerCase();
+    const option = trimOws(part).toLowerCase();
     if (option === 'close') facts.connectionClose = true;
     else if (option === 'keep-alive') facts.connectionKeepAlive = true;
     else if (option === 'upgrade') facts.connectionUpgrade = true;
@@ -102,7 +114,7 @@ const MAX_SAFE_DIGITS = String(Number.MAX_SAFE_INTEGER).length;
  */
 function noteContentLength(value: string, facts: FieldFacts): void {
   for (const part of value.split(',')) {
-    const digits = part.trim();
+    const digits = trimOws(part);
     if (digits.length === 0 || digits.length > MAX_SAFE_DIGITS) {
       throw new ParseError(400, 'bad-content-length', 'invalid Content-Length');
     }
@@ -126,8 +138,21 @@ function noteTransferEncoding(value: string, facts: FieldFacts): void {
   facts.transferCodings = codings;
   for (const part of value.split(',')) {
     const semi = part.indexOf(';');
-    const coding = (semi === -1 ? part : part.slice(0, semi)).trim().toLowerCase();
+    const coding = trimOws(semi === -1 ? part : part.slice(0, semi)).toLowerCase();
     // Empty list elements are allowed and ignored (RFC 9110 §5.6.1); a wholly empty field is not.
     if (coding !== '') codings.push(coding);
   }
+}
+
+/**
+ * Strips the OWS (SP / HTAB, RFC 9110 §5.6.3) around a list element. Not String.prototype.trim():
+ * that also strips U+00A0, which here is the obs-text byte 0xA0 — "chunked\xA0" or "5\xA0" must
+ * stay invalid, not become "chunked" or "5" (a peer may read them otherwise: RFC 9112 §11.2).
+ */
+function trimOws(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && (s.charCodeAt(start) === SP || s.charCodeAt(start) === HTAB)) start++;
+  while (end > start && (s.charCodeAt(end - 1) === SP || s.charCodeAt(end - 1) === HTAB)) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
 }

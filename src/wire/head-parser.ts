@@ -59,9 +59,11 @@ abstract class HeadReader<Head> {
       // Finish the line left over from an earlier push: copy up to and including its LF.
       const lf = buf.indexOf(LF, start);
       const stop = lf === -1 || lf >= end ? end : lf + 1;
+      const before = this.partialLength;
       this.appendPartial(buf, start, stop);
       if (stop === end && (lf === -1 || lf >= end)) {
         this.checkPartialLimits();
+        this.rejectBareCr(before - 1);
         this.consumed = end - start;
         return undefined;
       }
@@ -86,6 +88,7 @@ abstract class HeadReader<Head> {
     if (pos < end) {
       this.appendPartial(buf, pos, end);
       this.checkPartialLimits();
+      this.rejectBareCr(0);
     }
     this.consumed = end - start;
     return undefined;
@@ -101,6 +104,13 @@ abstract class HeadReader<Head> {
       throw new ParseError(400, 'bare-lf', 'bare LF in the message head');
     const end = lf - 1;
     this.headBytes += lf + 1 - start;
+    // The limits are judged in the order checkPartialLimits() judges an unfinished line, so the
+    // answer does not depend on how the bytes arrived: an over-long start-line first (RFC 9112 §3:
+    // a request-target "longer than any URI it wishes to parse MUST" get 414), even when it also
+    // exceeds the head limit; then the head size (431, RFC 6585 §5).
+    if (this.head === undefined && end - start > this.limits.maxRequestLineBytes) {
+      throw this.startLineTooLong();
+    }
     if (this.headBytes > this.limits.maxHeadBytes) throw headTooLarge();
     if (this.head === undefined) {
       // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line.
@@ -109,9 +119,7 @@ abstract class HeadReader<Head> {
       return false;
     }
     if (end === start) return true;
-    if (++this.fieldCount > this.limits.maxHeaderFields) {
-      throw new ParseError(431, 'too-many-fields', 'too many header fields');
-    }
+    if (++this.fieldCount > this.limits.maxHeaderFields) throw tooManyFields();
     const head = this.head as unknown as RequestHead | ResponseHead;
     parseFieldLine(buf, start, end, head.rawHeaders, head.facts);
     return false;
@@ -135,6 +143,29 @@ abstract class HeadReader<Head> {
     if (this.headBytes + this.partialLength > this.limits.maxHeadBytes) throw headTooLarge();
   }
 
+  /**
+   * RFC 9112 §2.2: a bare CR (one not followed by LF) makes the element holding it invalid. In a
+   * complete line the line parsers reject it, since no element of a head admits CR; this finds one
+   * in the unfinished last line (from index `from` on), so the peer is answered now rather than
+   * after the head timeout. The line up to that CR goes to the same line parser, which throws the
+   * error the complete line would give.
+   */
+  private rejectBareCr(from: number): void {
+    // A CR in the last byte may still be followed by its LF.
+    const last = this.partialLength - 1;
+    if (from >= last) return;
+    const line = this.partial!;
+    const cr = line.subarray(0, last).indexOf(CR, from);
+    if (cr === -1) return;
+    if (this.head === undefined) {
+      this.startLine(line, 0, cr + 1);
+    } else {
+      if (this.fieldCount >= this.limits.maxHeaderFields) throw tooManyFields();
+      parseFieldLine(line, 0, cr + 1, [], undefined);
+    }
+    throw new ParseError(400, 'bad-field-value', 'bare CR in the message head');
+  }
+
   private complete(): Head {
     const head = this.finish(this.head!);
     this.head = undefined;
@@ -150,6 +181,10 @@ abstract class HeadReader<Head> {
 
 function headTooLarge(): ParseError {
   return new ParseError(431, 'head-too-large', 'request header fields too large');
+}
+
+function tooManyFields(): ParseError {
+  return new ParseError(431, 'too-many-fields', 'too many header fields');
 }
 
 /** Parses request heads; see HeadReader.push(). */
@@ -173,7 +208,7 @@ export class RequestParser extends HeadReader<RequestHead> {
       if (c <= SP || c >= 0x7f || c === 0x23) break;
     }
     if (i === targetStart || buf[i] !== SP) throw new ParseError(400, 'bad-target', 'invalid request target');
-    const target = buf.toString('latin1', targetStart, i);
+    const target = buf.latin1Slice(targetStart, i);
     const head = new RequestHead();
     head.method = method;
     head.target = target;
@@ -230,7 +265,7 @@ export class ResponseParser extends HeadReader<ResponseHead> {
       if ((c < SP && c !== 0x09) || c === 0x7f)
         throw new ParseError(502, 'bad-status-line', 'invalid reason phrase');
     }
-    head.reason = end > start + 13 ? buf.toString('latin1', start + 13, end) : '';
+    head.reason = end > start + 13 ? buf.latin1Slice(start + 13, end) : '';
     return head;
   }
 
@@ -290,7 +325,7 @@ function methodString(buf: Buffer, start: number, end: number): string {
   ) {
     return 'HEAD';
   }
-  return buf.toString('latin1', start, end);
+  return buf.latin1Slice(start, end);
 }
 
 function badRequestLine(message: string): ParseError {

@@ -7,6 +7,7 @@ import type { TargetForm } from './head.js';
 import { ParseError } from './parse-error.js';
 
 const SLASH = 0x2f;
+const COLON = 0x3a;
 
 /**
  * Classifies the target by form and checks the form fits the method:
@@ -29,6 +30,10 @@ export function targetForm(method: string, target: string): TargetForm {
     // RFC 9110 §4.2.4: userinfo in an http(s) URI is an error; a recipient SHOULD reject it.
     if (authority.includes('@')) throw badTarget('userinfo is not allowed in the request target');
     if (!isAuthority(authority, false)) throw badTarget('invalid authority in the request target');
+    // RFC 9110 §4.2.1: a recipient that processes an "http" URI with an empty host identifier
+    // "MUST reject it as invalid" (§4.2.2: the same for "https").
+    if (authority === '' || authority.charCodeAt(0) === COLON)
+      throw badTarget('empty host in the request target');
     return 'absolute';
   }
   throw badTarget('invalid request target');
@@ -49,28 +54,47 @@ export function authorityOf(target: string): string {
   return target.slice(start, end);
 }
 
-/** reg-name characters: unreserved / pct-encoded / sub-delims except "," (a list is never one host). */
-const REG_NAME_RE = /^(?:[A-Za-z0-9\-._~!$&'()*+;=]|%[0-9A-Fa-f]{2})*$/;
+/** reg-name bytes: unreserved / sub-delims / "%" (checked as pct-encoded below), but not "," — a list is never one host. */
+const REG_NAME_BYTE = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+;=%") {
+  REG_NAME_BYTE[c.charCodeAt(0)] = 1;
+}
 const IP_LITERAL_RE = /^\[(?:[0-9A-Fa-f:.]+|v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+)\]$/;
-const PORT_RE = /^[0-9]*$/;
 
 /**
  * Whether s is `uri-host [ ":" port ]` (RFC 9112 §3.2) — no userinfo, path, query or list.
  * With requirePort (CONNECT's authority-form, RFC 9110 §9.3.6) the port must be present.
+ * A loop over the characters, not a regex: it runs on the Host field of every request.
  */
 export function isAuthority(s: string, requirePort: boolean): boolean {
-  let host = s;
-  let port: string | undefined;
+  const n = s.length;
+  let hostEnd = n;
   const close = s.lastIndexOf(']');
   const colon = s.lastIndexOf(':');
   if (colon > close) {
-    host = s.slice(0, colon);
-    port = s.slice(colon + 1);
-    if (!PORT_RE.test(port) || port.length > 5) return false;
+    hostEnd = colon;
+    if (n - colon - 1 > 5) return false;
+    for (let i = colon + 1; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) return false;
+    }
+    if (requirePort && colon === n - 1) return false;
+  } else if (requirePort) {
+    return false;
   }
-  if (requirePort && (port === undefined || port === '' || host === '')) return false;
-  if (host.charCodeAt(0) === 0x5b) return IP_LITERAL_RE.test(host);
-  return REG_NAME_RE.test(host);
+  if (requirePort && hostEnd === 0) return false;
+  if (s.charCodeAt(0) === 0x5b) return IP_LITERAL_RE.test(s.slice(0, hostEnd));
+  for (let i = 0; i < hostEnd; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || REG_NAME_BYTE[c] !== 1) return false;
+    if (c === 0x25 && !(isHex(s.charCodeAt(i + 1)) && isHex(s.charCodeAt(i + 2)) && i + 2 < hostEnd))
+      return false;
+  }
+  return true;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
 }
 
 function badTarget(message: string): ParseError {
