@@ -77,7 +77,10 @@ export class Connection implements ResponseSink, BodySource {
   private reading: Reading = Reading.Head;
   private readonly parser: RequestParser;
   private readonly config: EngineConfig;
-  private queue: ServerResponse[] = [];
+  /** Responses owed, oldest first, linked through res.next (no array: idle connections stay small). */
+  private first: ServerResponse | undefined = undefined;
+  private last: ServerResponse | undefined = undefined;
+  private owed = 0;
   private requests = 0;
   private closing = false;
   private ended = false;
@@ -93,7 +96,8 @@ export class Connection implements ResponseSink, BodySource {
   private readonly output: OutputBatch;
   private peerAddress: string | undefined = undefined;
   private peerPort = 0;
-  private readonly deliverBound = (chunk: Buffer): void => this.deliver(chunk);
+  /** Made on the first chunked body only: most connections never need it. */
+  private deliverBound: ((chunk: Buffer) => void) | undefined = undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -101,14 +105,16 @@ export class Connection implements ResponseSink, BodySource {
   ) {
     this.config = owner.config;
     this.parser = new RequestParser(this.config.limits);
-    this.output = new OutputBatch(socket, (needDrain) => this.afterWrite(needDrain));
+    this.output = new OutputBatch(socket, this);
     this.deadline = owner.now + this.config.headTimeoutMs;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.onDrain());
-    socket.on('end', () => this.onEnd());
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.onClose());
+    // Shared listener functions find the connection on the socket: no closures per connection.
+    (socket as OwnedSocket)[CONNECTION] = this;
+    socket.on('data', onSocketData);
+    socket.on('drain', onSocketDrain);
+    socket.on('end', onSocketEnd);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
   }
 
   get serverHeader(): string | undefined {
@@ -134,7 +140,7 @@ export class Connection implements ResponseSink, BodySource {
 
   /** True when nothing is owed and no request is partly received: safe to close at once. */
   get idle(): boolean {
-    return this.queue.length === 0 && this.reading === Reading.Head && !this.parser.started;
+    return this.owed === 0 && this.reading === Reading.Head && !this.parser.started;
   }
 
   /** Graceful shutdown: finish what is owed, take no new requests, then close. */
@@ -148,7 +154,7 @@ export class Connection implements ResponseSink, BodySource {
     this.socket.destroy();
   }
 
-  private onData(chunk: Buffer): void {
+  onData(chunk: Buffer): void {
     if (this.reading === Reading.Closed) return;
     if (this.stash !== undefined) {
       // Still waiting for the pipeline to shorten: keep input in order behind what is stashed.
@@ -205,7 +211,7 @@ export class Connection implements ResponseSink, BodySource {
     const req = new ServerRequest(head, this, hasBody);
     const res = new ServerResponse(this, head.method === 'HEAD', head.version === '1.0', keepAlive);
     res.request = req;
-    this.queue.push(res);
+    this.enqueue(res);
     if (hasBody) {
       this.reading = Reading.Body;
       this.bodyReq = req;
@@ -256,7 +262,7 @@ export class Connection implements ResponseSink, BodySource {
     const req = this.bodyReq!;
     if (this.bodyChunked) {
       const decoder = this.decoder!;
-      const used = decoder.push(buf, pos, end, this.deliverBound);
+      const used = decoder.push(buf, pos, end, (this.deliverBound ??= (chunk) => this.deliver(chunk)));
       if (decoder.done) this.bodyDone(req, decoder.trailers);
       else this.setDeadline(Wait.Body, this.config.bodyTimeoutMs);
       return pos + used;
@@ -289,7 +295,7 @@ export class Connection implements ResponseSink, BodySource {
     if (this.continueOwed === req) this.continueOwed = undefined;
     this.resume(Pause.Body);
     req.endBody(trailers);
-    if (this.queue.length > 0) this.setDeadline(Wait.None, 0);
+    if (this.owed > 0) this.setDeadline(Wait.None, 0);
     else if (this.closing) this.closeAfterFlush();
     else this.setDeadline(Wait.Idle, this.config.idleTimeoutMs);
   }
@@ -308,16 +314,16 @@ export class Connection implements ResponseSink, BodySource {
       // Bad body framing: the handler reading it gets the error; its response says close.
       this.bodyReq = undefined;
       req.failBody(parseError);
-      if (this.queue.length === 0) this.closeAfterFlush();
+      if (this.owed === 0) this.closeAfterFlush();
       return;
     }
     if (parseError.code === 'http2-preface') {
-      if (this.queue.length === 0) this.closeAfterFlush();
+      if (this.owed === 0) this.closeAfterFlush();
       return;
     }
     // RFC 9112 §2.2 ¶4 / §3: answer the malformed request with its 4xx/5xx and close.
     const res = new ServerResponse(this, false, false, false);
-    this.queue.push(res);
+    this.enqueue(res);
     res.sendError(parseError.status, parseError.message, {}, true);
   }
 
@@ -325,7 +331,7 @@ export class Connection implements ResponseSink, BodySource {
 
   send(res: ServerResponse, bytes: Buffer): void {
     if (this.ended || res.aborted) return;
-    if (res !== this.queue[0]) {
+    if (res !== this.first) {
       (res.held ??= []).push(bytes);
       res.heldBytes += bytes.length;
       return;
@@ -345,7 +351,7 @@ export class Connection implements ResponseSink, BodySource {
       req.failBody(new HttpError(400, 'response already sent'));
       this.resume(Pause.Body);
     }
-    if (res === this.queue[0]) this.advance();
+    if (res === this.first) this.advance();
   }
 
   abort(res: ServerResponse, reason: Error): void {
@@ -356,15 +362,14 @@ export class Connection implements ResponseSink, BodySource {
   }
 
   backedUp(res: ServerResponse): boolean {
-    if (res !== this.queue[0]) return res.heldBytes > this.config.writeHighWaterBytes;
+    if (res !== this.first) return res.heldBytes > this.config.writeHighWaterBytes;
     return this.output.bytes + this.socket.writableLength > this.config.writeHighWaterBytes;
   }
 
   mayKeepAlive(res: ServerResponse): boolean {
     // Only the last response owed says close: earlier pipelined ones are answered normally
     // (RFC 9112 §9.3.2), and the close applies after the last (RFC 9112 §9.6).
-    const queue = this.queue;
-    if ((this.closing || this.owner.closing) && queue[queue.length - 1] === res) return false;
+    if ((this.closing || this.owner.closing) && this.last === res) return false;
     const req = res.request;
     if (req === undefined || req !== this.bodyReq || req.bodyWanted) return true;
     // Answering before the body was asked for: with 100-continue owed the client may never send
@@ -377,7 +382,8 @@ export class Connection implements ResponseSink, BodySource {
   wantBody(req: ServerRequest): void {
     if (this.continueOwed === req) {
       this.continueOwed = undefined;
-      const res = this.queue.find((r) => r.request === req);
+      let res = this.first;
+      while (res !== undefined && res.request !== req) res = res.next;
       // RFC 9110 §10.1.1: send 100 Continue when the handler starts reading, unless a final
       // response has already begun.
       if (res !== undefined && !res.headersSent) this.send(res, CONTINUE);
@@ -388,17 +394,18 @@ export class Connection implements ResponseSink, BodySource {
 
   // Output ---------------------------------------------------------------------------------
 
-  private afterWrite(needDrain: boolean): void {
+  /** Called by the OutputBatch after each write. */
+  afterWrite(needDrain: boolean): void {
     if (!needDrain) return;
     this.pause(Pause.Write);
     if (this.wait === Wait.None || this.wait === Wait.Idle)
       this.setDeadline(Wait.Write, this.config.bodyTimeoutMs);
   }
 
-  private onDrain(): void {
+  onDrain(): void {
     this.resume(Pause.Write);
     if (this.wait === Wait.Write) this.setDeadline(Wait.None, 0);
-    this.queue[0]?.emit('drain');
+    this.first?.emit('drain');
     this.resumeParsing();
   }
 
@@ -408,7 +415,7 @@ export class Connection implements ResponseSink, BodySource {
    */
   private mustWait(): boolean {
     return (
-      this.queue.length >= this.config.maxPipelined ||
+      this.owed >= this.config.maxPipelined ||
       (this.paused & Pause.Write) !== 0 ||
       this.output.bytes + this.socket.writableLength > this.config.writeHighWaterBytes
     );
@@ -427,15 +434,14 @@ export class Connection implements ResponseSink, BodySource {
 
   /** Promotes the next response once the front one has finished, flushing what it held. */
   private advance(): void {
-    const queue = this.queue;
-    while (queue.length > 0 && queue[0]!.isFinished) {
-      const done = queue.shift()!;
+    while (this.first?.isFinished) {
+      const done = this.dequeue();
       done.emit('close');
       if (!done.keepAlive) {
         this.closeAfterFlush();
         return;
       }
-      const next = queue[0];
+      const next = this.first;
       if (next !== undefined && next.held !== undefined) {
         for (const bytes of next.held) this.output.add(bytes);
         next.held = undefined;
@@ -443,7 +449,7 @@ export class Connection implements ResponseSink, BodySource {
         next.emit('drain');
       }
     }
-    if (queue.length > 0) return;
+    if (this.owed > 0) return;
     if (this.closing && this.reading !== Reading.Body) {
       this.closeAfterFlush();
       return;
@@ -455,17 +461,40 @@ export class Connection implements ResponseSink, BodySource {
     this.resumeParsing();
   }
 
-  /** Ends the socket once queued bytes are out, then lingers reading and dropping input. */
-  private closeAfterFlush(): void {
-    if (this.ended) return;
-    this.reading = Reading.Closed;
-    for (const res of this.queue) {
+  private enqueue(res: ServerResponse): void {
+    if (this.last === undefined) this.first = res;
+    else this.last.next = res;
+    this.last = res;
+    this.owed++;
+  }
+
+  private dequeue(): ServerResponse {
+    const res = this.first!;
+    this.first = res.next;
+    res.next = undefined;
+    if (this.first === undefined) this.last = undefined;
+    this.owed--;
+    return res;
+  }
+
+  /** Drops every response still owed: the client will never get them. */
+  private abortOwed(): void {
+    for (let res = this.first; res !== undefined; res = res.next) {
       if (!res.isFinished) {
         res.aborted = true;
         res.emit('close');
       }
     }
-    this.queue.length = 0;
+    this.first = undefined;
+    this.last = undefined;
+    this.owed = 0;
+  }
+
+  /** Ends the socket once queued bytes are out, then lingers reading and dropping input. */
+  private closeAfterFlush(): void {
+    if (this.ended) return;
+    this.reading = Reading.Closed;
+    this.abortOwed();
     this.bodyReq?.failBody(new Error('connection closing'));
     this.bodyReq = undefined;
     this.resume(Pause.Write | Pause.Body | Pause.Pipeline);
@@ -483,7 +512,7 @@ export class Connection implements ResponseSink, BodySource {
 
   // Socket events and timeouts -------------------------------------------------------------
 
-  private onEnd(): void {
+  onEnd(): void {
     // The client will send nothing more: a partial request can never complete.
     const req = this.bodyReq;
     if (req !== undefined) {
@@ -492,19 +521,13 @@ export class Connection implements ResponseSink, BodySource {
     }
     this.closing = true;
     this.reading = Reading.Closed;
-    if (this.queue.length === 0) this.endSocket();
+    if (this.owed === 0) this.endSocket();
   }
 
-  private onClose(): void {
+  onClose(): void {
     this.ended = true;
     this.reading = Reading.Closed;
-    for (const res of this.queue) {
-      if (!res.isFinished) {
-        res.aborted = true;
-        res.emit('close');
-      }
-    }
-    this.queue.length = 0;
+    this.abortOwed();
     this.bodyReq?.failBody(new Error('connection closed'));
     this.bodyReq = undefined;
     this.owner.forget(this);
@@ -514,12 +537,12 @@ export class Connection implements ResponseSink, BodySource {
   onTimeout(): void {
     const wait = this.wait;
     this.deadline = 0;
-    if (wait === Wait.Head && this.parser.started && this.queue.length === 0) {
+    if (wait === Wait.Head && this.parser.started && this.owed === 0) {
       // A partly received head that stalls (slowloris): 408, then close (RFC 9110 §15.5.9).
       this.reading = Reading.Closed;
       this.closing = true;
       const res = new ServerResponse(this, false, false, false);
-      this.queue.push(res);
+      this.enqueue(res);
       res.sendError(408, 'request head not received in time', {}, true);
       this.setDeadline(Wait.Linger, this.config.lingerMs);
       return;
@@ -534,7 +557,7 @@ export class Connection implements ResponseSink, BodySource {
       return;
     }
     if (wait === Wait.Head || wait === Wait.Idle) {
-      if (this.queue.length === 0) this.endSocket();
+      if (this.owed === 0) this.endSocket();
       return;
     }
     // Write stalled, or lingering over: give up on the peer.
@@ -557,6 +580,26 @@ export class Connection implements ResponseSink, BodySource {
     this.paused &= ~reasons;
     if (this.paused === 0) this.socket.resume();
   }
+}
+
+const CONNECTION = Symbol('berth.connection');
+type OwnedSocket = Socket & { [CONNECTION]: Connection };
+
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[CONNECTION].onData(chunk);
+}
+function onSocketDrain(this: OwnedSocket): void {
+  this[CONNECTION].onDrain();
+}
+function onSocketEnd(this: OwnedSocket): void {
+  this[CONNECTION].onEnd();
+}
+function onSocketError(this: OwnedSocket): void {
+  // The 'close' that follows does the cleanup; an error here is the peer's doing (reset, timeout).
+  this.destroy();
+}
+function onSocketClose(this: OwnedSocket): void {
+  this[CONNECTION].onClose();
 }
 
 /** Awaits an async handler; a rejection becomes an error response (no closure per request). */

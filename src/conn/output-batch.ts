@@ -13,16 +13,16 @@ export class OutputBatch {
   holding = false;
   /** End the socket after the next flush. */
   endAfterFlush = false;
-  private readonly parts: Buffer[] = [];
+  /** Views that could not be merged into one, oldest first; made only when a batch needs it. */
+  private parts: Buffer[] | undefined = undefined;
   private tail: Buffer | undefined = undefined;
   private tailEnd = 0;
   private scheduled = false;
-  private readonly flushBound = (): void => this.flush();
 
   constructor(
     private readonly socket: Socket,
-    /** Called after each write with whether the socket asked us to wait for 'drain'. */
-    private readonly afterWrite: (needDrain: boolean) => void,
+    /** Told after each write whether the socket asked us to wait for 'drain'. */
+    private readonly owner: { afterWrite(needDrain: boolean): void },
   ) {}
 
   get empty(): boolean {
@@ -47,37 +47,56 @@ export class OutputBatch {
   flushSoon(): void {
     if (this.holding || this.scheduled) return;
     this.scheduled = true;
-    queueMicrotask(this.flushBound);
+    // One microtask flushes every batch scheduled in this turn: no closure per connection.
+    if (scheduledBatches.push(this) === 1) queueMicrotask(flushScheduled);
   }
 
   /** Writes everything collected, as one write or one writev. */
   flush(): void {
     this.scheduled = false;
     const socket = this.socket;
-    if (this.tail !== undefined) {
-      this.closeTail();
+    const tail = this.tail;
+    if (tail !== undefined) {
       const parts = this.parts;
-      if (!socket.destroyed) {
-        if (parts.length === 1) {
-          socket.write(parts[0]!);
-        } else {
-          socket.cork();
-          for (let i = 0; i < parts.length; i++) socket.write(parts[i]!);
-          socket.uncork();
-        }
+      const last = this.tailView();
+      this.tail = undefined;
+      if (socket.destroyed) {
+        // Nothing can be written any more; the bytes are dropped with the connection.
+      } else if (parts === undefined || parts.length === 0) {
+        socket.write(last);
+      } else {
+        socket.cork();
+        for (let i = 0; i < parts.length; i++) socket.write(parts[i]!);
+        socket.write(last);
+        socket.uncork();
       }
-      parts.length = 0;
+      if (parts !== undefined) parts.length = 0;
       this.bytes = 0;
-      this.afterWrite(socket.writableNeedDrain);
+      this.owner.afterWrite(socket.writableNeedDrain);
     }
     if (this.endAfterFlush && !socket.destroyed) socket.end();
   }
 
   private closeTail(): void {
-    const tail = this.tail!;
-    const start = tail.byteOffset;
-    const whole = this.tailEnd === start + tail.length;
-    this.parts.push(whole ? tail : Buffer.from(tail.buffer, start, this.tailEnd - start));
+    (this.parts ??= []).push(this.tailView());
     this.tail = undefined;
   }
+
+  /** The merged tail region as one view (the tail itself when nothing was merged into it). */
+  private tailView(): Buffer {
+    const tail = this.tail!;
+    const start = tail.byteOffset;
+    return this.tailEnd === start + tail.length
+      ? tail
+      : Buffer.from(tail.buffer, start, this.tailEnd - start);
+  }
+}
+
+const scheduledBatches: OutputBatch[] = [];
+
+function flushScheduled(): void {
+  // Batches scheduled while flushing (a write that completes synchronously can trigger more
+  // output) join the list and are flushed in this same pass.
+  for (let i = 0; i < scheduledBatches.length; i++) scheduledBatches[i]!.flush();
+  scheduledBatches.length = 0;
 }

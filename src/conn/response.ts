@@ -83,6 +83,8 @@ export class ServerResponse implements Response {
   /** Connection bookkeeping: bytes held back while earlier responses are still being written. */
   held: Buffer[] | undefined = undefined;
   heldBytes = 0;
+  /** Connection bookkeeping: the response owed after this one. */
+  next: ServerResponse | undefined = undefined;
   /** Connection bookkeeping: end() has handed over the last byte. */
   isFinished = false;
   private headState: 0 | 1 | 2 = 0; // 0 open, 1 writeHead called, 2 head bytes sent
