@@ -3,6 +3,7 @@
  * See README.md for the API; names follow node:http where they overlap.
  */
 
+export { type FetchAdapterOptions, type FetchHandler, toHandler } from './adapters/fetch.js';
 export type { ServerOptions } from './conn/config.js';
 export { ListenError } from './conn/listen-errors.js';
 export { createServer, type ListenOptions, Server, type ServerAddress } from './conn/server.js';
