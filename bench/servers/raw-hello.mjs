@@ -2,7 +2,9 @@
 import net from 'node:net';
 import { answerHarness } from './answer-harness.mjs';
 
-const resp = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!');
+const resp = Buffer.from(
+  'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!',
+);
 const server = net.createServer({ noDelay: true }, (s) => {
   s.on('data', () => s.write(resp));
   s.on('error', () => {});
