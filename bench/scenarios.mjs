@@ -15,6 +15,8 @@ const berthHello = nodeScriptTarget(
 );
 const nodeHello = nodeScriptTarget('node:http', 'servers/node-hello.mjs');
 const nginxHello = nginxTarget('nginx', `return 200 "${HELLO_BODY}";`);
+/** No HTTP at all: one canned response per read. The ceiling a Node server on net.Socket can reach. */
+const rawHello = nodeScriptTarget('raw net.Socket', 'servers/raw-hello.mjs');
 
 export const scenarios = [
   {
@@ -22,7 +24,8 @@ export const scenarios = [
     group: 'hello',
     kind: 'wrk',
     description: 'keep-alive, 64 connections',
-    targets: [berthHello, nodeHello, nginxHello],
+    targets: [berthHello, nodeHello, nginxHello, rawHello],
+    note: 'raw net.Socket: no parsing, one canned response per read — the floor of any server on node:net',
     baseline: 'node:http',
     path: '/',
     expect: { status: 200, body: HELLO_BODY },
