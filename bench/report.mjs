@@ -1,20 +1,38 @@
 // Markdown tables for the terminal (and for pasting into PRs) from run.mjs's results.
 
-/** The load table: one row per scenario × target, medians over the rounds. */
+/**
+ * The load tables, one per scenario group (consecutive scenarios of the same group): one row per
+ * scenario × target, medians over the rounds. A MiB/s column appears when the group's scenarios
+ * have `bodyBytes`; the ratio column divides by the group's baseline.
+ */
 export function formatWrkTable(results) {
-  const rows = [
-    '| scenario | server | requests/s (median) | p50 | p99 | vs node:http |',
-    '|---|---|--:|--:|--:|--:|',
-  ];
+  const groups = [];
+  for (const scenario of results) {
+    const last = groups.at(-1);
+    if (last && last[0].group === scenario.group) last.push(scenario);
+    else groups.push([scenario]);
+  }
+  return groups.map(formatWrkGroup).join('\n\n');
+}
+
+function formatWrkGroup(results) {
+  const throughput = results.some((s) => s.bodyBytes);
+  const baselines = [...new Set(results.map((s) => s.baseline))];
+  const versus = baselines.length === 1 ? `vs ${baselines[0]}` : 'vs baseline';
+  const head = ['scenario', 'server', 'requests/s (median)', ...(throughput ? ['MiB/s'] : []), 'p50', 'p99'];
+  const rows = [`| ${[...head, versus].join(' | ')} |`, `|---|---|${'--:|'.repeat(head.length - 1)}`];
   for (const scenario of results) {
     for (const t of scenario.targets) {
       if (!t.median) {
-        rows.push(`| ${scenario.name} | ${t.name} | ${t.skipped ? 'skipped' : 'failed'} | | | |`);
+        const empty = Array(head.length - 1).fill('');
+        empty[0] = t.skipped ? 'skipped' : 'failed';
+        rows.push(`| ${[scenario.name, t.name, ...empty].join(' | ')} |`);
         continue;
       }
-      const { requestsPerSec, p50Ms, p99Ms } = t.median;
+      const { requestsPerSec, mibPerSec, p50Ms, p99Ms } = t.median;
       const latency = scenario.latencyValid === false ? ['—', '—'] : [formatMs(p50Ms), formatMs(p99Ms)];
-      const cells = [scenario.name, t.name, formatCount(requestsPerSec), ...latency];
+      const mib = throughput ? [mibPerSec === undefined ? '—' : formatMib(mibPerSec)] : [];
+      const cells = [scenario.name, t.name, formatCount(requestsPerSec), ...mib, ...latency];
       rows.push(`| ${[...cells, formatRatio(t.ratio)].join(' | ')} |`);
     }
   }
@@ -53,6 +71,10 @@ export function formatIdleTable(results) {
 
 function formatCount(n) {
   return Math.round(n).toLocaleString('en-US');
+}
+
+function formatMib(mib) {
+  return mib < 100 ? mib.toFixed(1) : formatCount(mib);
 }
 
 function formatMs(ms) {

@@ -2,12 +2,14 @@
 //
 //   node bench/run.mjs [--only <scenario|group>[,…]] [--list]
 //   env: BENCH_SECONDS (5)  BENCH_ROUNDS (3)  BENCH_WARMUP_SECONDS (2)  BENCH_IDLE_SETTLE_MS (1000)
-//        BENCH_SERVER_CPU (1)  BENCH_CLIENT_CPU (0)  BENCH_BERTH_SCRIPT  BENCH_NGINX
+//        BENCH_SERVER_CPU (1)  BENCH_CLIENT_CPU (0)  BENCH_BERTH_SCRIPT  BENCH_BERTH_STATIC_SCRIPT
+//        BENCH_NGINX
 //
 // Load scenarios start every target (each its own process pinned to the server core), check one
 // response, warm each up, then run wrk (pinned to the client core) in alternating rounds
 // (A B C A B C …) so drift on the machine spreads over all targets; the table shows the median
-// round per target. The idle scenario measures server memory per idle keep-alive connection.
+// round per target. The idle scenario measures server memory per idle keep-alive connection. The
+// static scenarios serve random files from a temp folder (static-files.mjs) removed at exit.
 // Markdown tables go to stdout, progress to stderr, everything to bench/results/latest.json.
 // Children are stopped at the end, on error and on SIGINT (see child-processes.mjs).
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,6 +28,7 @@ const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 /** Descriptor limit asked for load-test servers (64 connections need far fewer). */
 const SERVER_FD_LIMIT = 4096;
 const CHECK_TIMEOUT_MS = 5000;
+const MIB = 1024 * 1024;
 
 const { values: flags } = parseArgs({
   options: {
@@ -95,10 +98,12 @@ function runScenario(scenario) {
 async function runWrkScenario(scenario) {
   const base = {
     name: scenario.name,
+    group: scenario.group,
     kind: scenario.kind,
     baseline: scenario.baseline,
     note: scenario.note,
     latencyValid: scenario.latencyValid ?? true,
+    bodyBytes: scenario.bodyBytes,
   };
   const missing = wrkUnavailable();
   if (missing) {
@@ -160,7 +165,14 @@ async function runWrkScenario(scenario) {
   );
   const baseline = targets.find((t) => t.name === scenario.baseline)?.median?.requestsPerSec;
   for (const t of targets) {
-    if (t.median && baseline) t.ratio = t.median.requestsPerSec / baseline;
+    if (!t.median) continue;
+    if (scenario.bodyBytes) t.median.mibPerSec = (t.median.requestsPerSec * scenario.bodyBytes) / MIB;
+    if (baseline) t.ratio = t.median.requestsPerSec / baseline;
+    const goal = scenario.goals?.[t.name];
+    if (goal !== undefined && t.ratio !== undefined) {
+      t.goal = goal;
+      t.meetsGoal = t.ratio >= goal;
+    }
   }
   return { ...base, targets };
 }
@@ -225,29 +237,55 @@ async function runIdleScenario(scenario) {
   };
 }
 
-/** GETs `url` once and throws unless status and body are as expected. */
+/**
+ * GETs `url` once (no Accept-Encoding) and throws unless the response is as `expect` says: `status`;
+ * `body`, a string or a function returning a Buffer, equal to the body; `length`, equal to both the
+ * Content-Length header and the bytes received. A Content-Encoding also fails the check.
+ */
 function checkResponse(url, expect) {
   return new Promise((resolve, reject) => {
     const request = get(url, { agent: false, timeout: CHECK_TIMEOUT_MS }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (text) => {
-        body += text;
-      });
+      const chunks = [];
+      response.on('data', (chunk) => chunks.push(chunk));
       response.on('end', () => {
-        if (response.statusCode === expect.status && body === expect.body) return resolve();
-        reject(
-          new Error(
-            `GET ${url}: expected ${expect.status} "${expect.body}", got ${response.statusCode} "${body}"`,
-          ),
-        );
+        const problem = responseProblem(response, Buffer.concat(chunks), expect);
+        if (problem) reject(new Error(`GET ${url}: ${problem}`));
+        else resolve();
       });
+      response.on('error', reject);
     });
     request.on('timeout', () =>
       request.destroy(new Error(`GET ${url}: no response in ${CHECK_TIMEOUT_MS} ms`)),
     );
     request.on('error', reject);
   });
+}
+
+/** Undefined when the response matches `expect`, else what is wrong. */
+function responseProblem(response, body, expect) {
+  const { statusCode, headers } = response;
+  if (statusCode !== expect.status) {
+    return `expected status ${expect.status}, got ${statusCode} "${clip(body.toString('utf8'))}"`;
+  }
+  if (headers['content-encoding']) return `unexpected Content-Encoding: ${headers['content-encoding']}`;
+  if (expect.length !== undefined) {
+    const declared = headers['content-length'];
+    if (declared !== String(expect.length)) {
+      return `expected Content-Length ${expect.length}, got ${declared ?? 'none'}`;
+    }
+    if (body.length !== expect.length) return `expected ${expect.length} body bytes, got ${body.length}`;
+  }
+  if (typeof expect.body === 'string' && body.toString('utf8') !== expect.body) {
+    return `expected body "${expect.body}", got "${clip(body.toString('utf8'))}"`;
+  }
+  if (typeof expect.body === 'function' && !body.equals(expect.body())) {
+    return `body (${body.length} bytes) differs from the expected ${expect.body().length} bytes`;
+  }
+  return undefined;
+}
+
+function clip(text) {
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
 /** Lines worth reading under the tables: scenario notes, errors, skips, suspicious counts. */
@@ -263,6 +301,12 @@ function notesFor(scenario) {
       const errors = Object.entries(round.errors).filter(([, n]) => n > 0);
       if (errors.length > 0)
         notes.push(`${where} round ${i + 1}: ${errors.map(([k, n]) => `${n} ${k}`).join(', ')}`);
+    }
+    if (t.goal !== undefined) {
+      const what = scenario.bodyBytes >= MIB ? 'throughput' : 'req/s';
+      notes.push(
+        `${where}: ${what} ${t.ratio.toFixed(2)}× ${scenario.baseline}, target ≥ ${t.goal}× — ${t.meetsGoal ? 'OK' : 'MISS'}`,
+      );
     }
     const r = t.result;
     if (r?.failed > 0) notes.push(`${where}: ${r.failed} connections failed (${r.firstError})`);

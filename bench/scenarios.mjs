@@ -2,8 +2,12 @@
 // an entry: `kind` picks the runner in run.mjs ('wrk' load or 'idle' memory), `group` is what
 // `--only` matches besides `name`, `targets` come from the factories in targets.mjs, and
 // `baseline` names the target the ratio column divides by. Optional: `note` (printed under the
-// table), `latencyValid: false` (hide wrk's percentiles), `budgets` (idle: most bytes/connection).
+// table), `latencyValid: false` (hide wrk's percentiles), `budgets` (idle: most bytes/connection),
+// `bodyBytes` (wrk: adds a MiB/s column, body bytes × req/s), `goals` (wrk: least ratio per target).
+// `expect` is what the one checked response must be: `status`, and `body` (a string, or a function
+// returning a Buffer) and/or `length` (the Content-Length header and the bytes received).
 import { resolve } from 'node:path';
+import { STATIC_FILES, staticFileBytes, staticRoot } from './static-files.mjs';
 import { nginxTarget, nodeScriptTarget } from './targets.mjs';
 
 const HELLO_BODY = 'Hello, World!';
@@ -17,6 +21,47 @@ const nodeHello = nodeScriptTarget('node:http', 'servers/node-hello.mjs');
 const nginxHello = nginxTarget('nginx', `return 200 "${HELLO_BODY}";`);
 /** No HTTP at all: one canned response per read. The ceiling a Node server on net.Socket can reach. */
 const rawHello = nodeScriptTarget('raw net.Socket', 'servers/raw-hello.mjs');
+
+/** Static servers get the temp folder (made on first start) as their first argument. */
+const rootArg = { args: () => [staticRoot()] };
+/** BENCH_BERTH_STATIC_SCRIPT: as BENCH_BERTH_SCRIPT, for the static scenarios. */
+const berthStatic = nodeScriptTarget(
+  'berth',
+  process.env.BENCH_BERTH_STATIC_SCRIPT
+    ? resolve(process.env.BENCH_BERTH_STATIC_SCRIPT)
+    : 'servers/berth-static.mjs',
+  rootArg,
+);
+const nginxStatic = nginxTarget(
+  'nginx',
+  () => `root ${staticRoot()};
+      default_type application/octet-stream;
+      sendfile on;
+      tcp_nopush on;
+      open_file_cache max=100;`,
+);
+const sirvStatic = nodeScriptTarget('sirv', 'servers/sirv-static.mjs', rootArg);
+const httpServerStatic = nodeScriptTarget('http-server', 'servers/http-server-static.mjs', rootArg);
+
+/** One static scenario: GET /<file> over keep-alive; `goal` is the issue's least Berth/nginx ratio. */
+function staticScenario({ name, file, connections, goal, note }) {
+  const size = STATIC_FILES[file];
+  return {
+    name,
+    group: 'static',
+    kind: 'wrk',
+    description: `GET /${file} (${size.toLocaleString('en-US')} random bytes), keep-alive, ${connections} connections`,
+    targets: [berthStatic, nginxStatic, sirvStatic, httpServerStatic],
+    baseline: 'nginx',
+    note,
+    path: `/${file}`,
+    expect: { status: 200, length: size, body: () => staticFileBytes(file) },
+    bodyBytes: size,
+    goals: { berth: goal },
+    threads: 1,
+    connections,
+  };
+}
 
 export const scenarios = [
   {
@@ -61,4 +106,13 @@ export const scenarios = [
     /** Most RSS bytes per idle connection each target may use (the issue's goal for Berth). */
     budgets: { berth: 5000 },
   },
+  staticScenario({ name: 'static-1k', file: '1k.bin', connections: 64, goal: 0.6 }),
+  staticScenario({ name: 'static-100k', file: '100k.bin', connections: 64, goal: 0.5 }),
+  staticScenario({
+    name: 'static-10m',
+    file: '10m.bin',
+    connections: 8,
+    goal: 0.5,
+    note: 'MiB/s counts body bytes only (req/s × 10 MiB); 8 connections, so at most 80 MiB in flight',
+  }),
 ];

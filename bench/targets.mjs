@@ -1,7 +1,7 @@
 // Servers under test. A target is `{ name, start(options) }`; `start` resolves with a running
 // instance `{ name, port, memory?, stop }` or rejects with the server's stderr. Scenarios build
 // their targets from the two factories below, so a new scenario (static files, TLS, proxy, cache)
-// only needs its own server script or nginx `location` body.
+// only needs its own server script (plus arguments) or nginx `location` body.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -26,15 +26,17 @@ const HOST = '127.0.0.1';
 /**
  * A node server script (path relative to bench/, or absolute) that prints its port as its first
  * stdout line and calls answerHarness(). Runs with --expose-gc so memory samples follow a full GC.
+ * `args` (an array, or a function returning one, called at each start) follow the script path.
  */
-export function nodeScriptTarget(name, script) {
+export function nodeScriptTarget(name, script, { args = [] } = {}) {
   const path = resolve(BENCH_DIR, script);
   return {
     name,
     describe: () => script,
     unavailable: () => undefined,
     async start({ cpu, fdLimit }) {
-      const argv = withFdLimit(fdLimit, pinned(cpu, [process.execPath, '--expose-gc', path]));
+      const extra = typeof args === 'function' ? args() : args;
+      const argv = withFdLimit(fdLimit, pinned(cpu, [process.execPath, '--expose-gc', path, ...extra]));
       const handle = spawnChild(argv, { ipc: true });
       try {
         const line = await readFirstLine(handle, START_TIMEOUT_MS, `${name} (${script})`);
@@ -55,15 +57,18 @@ export function nodeScriptTarget(name, script) {
 }
 
 /**
- * nginx with one worker from bench/nginx.conf; `location` is the body of `location / { … }`.
+ * nginx with one worker from bench/nginx.conf; `location` is the body of `location / { … }`, or a
+ * function returning it, called at each start (for paths made at run time, e.g. a `root`).
  * Unavailable (skipped, with a note) when no nginx binary is found; BENCH_NGINX names one.
  */
 export function nginxTarget(name, location) {
+  const body = () => (typeof location === 'function' ? location() : location);
   return {
     name,
-    describe: () => `nginx: ${location}`,
+    describe: () => `nginx: ${body().replace(/\s+/g, ' ')}`,
     unavailable: () => (findNginx() ? undefined : 'nginx not found (apt-get install nginx-light)'),
     async start({ cpu }) {
+      const location = body();
       const dir = mkdtempSync(join(tmpdir(), 'berth-bench-nginx-'));
       const removeDir = removeDirLater(dir);
       const port = await freePort();

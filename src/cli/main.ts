@@ -1,75 +1,154 @@
 #!/usr/bin/env node
 /**
- * The `berth` command. For now it serves the demo app; the static file server (next issue)
- * takes its place. Errors are one line on stderr and a non-zero exit, never a stack.
+ * The `berth` command: `berth [serve] [ROOT] [options]` serves the files under ROOT.
+ *
+ * The handler chain, outermost first: access log → Basic auth → file server. The log sits outside
+ * auth so refused requests (401) are logged too.
+ *
+ * Errors are one line on stderr, never a stack: usage and setup problems (bad flag, missing root,
+ * unreadable auth or log file) exit 2, a failed listen exits 1 — and never moves to another port.
+ * SIGINT/SIGTERM close gracefully (in-flight requests finish, the log is flushed) and exit 0;
+ * a second signal exits at once. SIGUSR1 reopens the log file (rotation).
  */
-import { parseArgs } from 'node:util';
-import { createServer } from '../conn/server.js';
-import { demoApp } from './demo-app.js';
+import { stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { createServer, type ServerAddress } from '../conn/server.js';
+import { AccessLog } from '../log/access-log.js';
+import { type Credentials, loadHtpasswd, plainCredentials } from '../static/auth.js';
+import { withBasicAuth } from '../static/auth-wrap.js';
+import { createStaticHandler } from '../static/serve.js';
+import { type AuthSpec, parseServeArgs, type ServeCommand, USAGE } from './args.js';
 
-const USAGE = `usage: berth [options]
-  -p, --port N        port to listen on (default 8080, or $PORT; 0 picks a free port)
-  -a, --address ADDR  address to bind (default 127.0.0.1; 0.0.0.0, ::, ::1 work)
-      --unix PATH     listen on a unix socket instead
-  -h, --help          show this help
-  -v, --version       print the version`;
+const EXIT_USAGE = 2;
+const EXIT_LISTEN = 1;
+const REALM = 'berth';
 
-async function main(argv: string[]): Promise<number> {
-  let values: { port?: string; address?: string; unix?: string; help?: boolean; version?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string', short: 'p' },
-        address: { type: 'string', short: 'a' },
-        unix: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    process.stderr.write(`berth: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
+/** A setup failure whose message is the whole line to print. */
+class SetupError extends Error {}
+
+async function main(argv: string[]): Promise<void> {
+  const parsed = parseServeArgs(argv, process.env);
+  switch (parsed.kind) {
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    case 'version': {
+      const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+      process.stdout.write(`berth ${pkg.version}\n`);
+      return;
+    }
+    case 'error':
+      fail(`${parsed.message}`, EXIT_USAGE);
+      return;
+    case 'serve':
+      await serve(parsed);
+      return;
+    default:
+      assertNever(parsed);
   }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (values.version) {
-    const { createRequire } = await import('node:module');
-    const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
-    process.stdout.write(`berth ${pkg.version}\n`);
-    return 0;
-  }
-  const portText = values.port ?? process.env.PORT ?? '8080';
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) {
-    process.stderr.write(`berth: invalid port "${portText}": expected a number from 0 to 65535\n`);
-    return 2;
-  }
-  const host = values.address ?? '127.0.0.1';
-  const server = createServer(demoApp);
-  try {
-    await server.listen(values.unix !== undefined ? { path: values.unix } : { port, host });
-  } catch (err) {
-    process.stderr.write(`berth: ${(err as Error).message}\n`);
-    return 1;
-  }
-  const address = server.address();
-  const url =
-    'path' in address
-      ? `unix:${address.path}`
-      : `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
-  process.stdout.write(`berth: serving the demo app on ${url}\n`);
-  const stop = (): void => {
-    server.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return -1;
 }
 
-main(process.argv.slice(2)).then((code) => {
-  if (code >= 0) process.exitCode = code;
+async function serve(cmd: ServeCommand): Promise<void> {
+  let log: AccessLog;
+  let handler: Awaited<ReturnType<typeof createStaticHandler>>;
+  try {
+    await checkRoot(cmd.root);
+    const [all, writes] = await Promise.all([credentials(cmd.auth), credentials(cmd.uploadAuth)]);
+    const files = await createStaticHandler({ ...cmd.static, root: resolve(cmd.root) });
+    log = await openLog(cmd);
+    handler = log.wrap(withBasicAuth(files, { all, writes, realm: REALM }));
+  } catch (err) {
+    fail(err instanceof SetupError ? err.message : `${cmd.root}: ${message(err)}`, EXIT_USAGE);
+    return;
+  }
+
+  const server = createServer(handler);
+  try {
+    await server.listen(cmd.listen);
+  } catch (err) {
+    await log.close();
+    fail(message(err), EXIT_LISTEN);
+    return;
+  }
+  if (!cmd.quiet) process.stdout.write(`berth: serving ${cmd.root} on ${displayUrl(server.address())}\n`);
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) process.exit(1); // a second Ctrl-C: the user does not want to wait
+    stopping = true;
+    server
+      .close()
+      .then(() => log.close())
+      .then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGUSR1', () => {
+    log
+      .reopen()
+      .catch((err: unknown) => process.stderr.write(`berth: cannot reopen the log: ${message(err)}\n`));
+  });
+}
+
+/** ROOT must exist and be a directory; the error names it as the user typed it. */
+async function checkRoot(root: string): Promise<void> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(root)).isDirectory();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new SetupError(`${root}: no such directory`);
+    if (code === 'EACCES') throw new SetupError(`${root}: permission denied`);
+    throw new SetupError(`${root}: ${message(err)}`);
+  }
+  if (!isDirectory) throw new SetupError(`${root} is not a directory: give the folder to serve`);
+}
+
+async function credentials(spec: AuthSpec | undefined): Promise<Credentials | undefined> {
+  if (spec === undefined) return undefined;
+  if (spec.kind === 'plain') return plainCredentials(spec.userPass);
+  try {
+    return await loadHtpasswd(spec.file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new SetupError(`--auth-file ${spec.file}: no such file`);
+    if (code === 'EACCES') throw new SetupError(`--auth-file ${spec.file}: permission denied`);
+    throw new SetupError(`--auth-file: ${message(err)}`);
+  }
+}
+
+async function openLog(cmd: ServeCommand): Promise<AccessLog> {
+  try {
+    return await AccessLog.open({ format: cmd.log.format, file: cmd.log.file });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'its folder does not exist' : message(err);
+    throw new SetupError(`cannot open the log file ${cmd.log.file}: ${why}`);
+  }
+}
+
+/** `http://127.0.0.1:8080`, `http://[::1]:8080`, or `unix:/path`. */
+function displayUrl(address: ServerAddress): string {
+  if ('path' in address) return `unix:${address.path}`;
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  return `http://${host}:${address.port}`;
+}
+
+function message(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.replace(/\s*\n\s*/g, ' ');
+}
+
+function fail(line: string, code: number): void {
+  process.stderr.write(`berth: ${line}\n`);
+  process.exitCode = code;
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected ${JSON.stringify(value)}`);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  fail(message(err), 1);
 });

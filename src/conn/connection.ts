@@ -396,7 +396,12 @@ export class Connection implements ResponseSink, BodySource {
 
   /** Called by the OutputBatch after each write. */
   afterWrite(needDrain: boolean): void {
-    if (!needDrain) return;
+    if (!needDrain) {
+      // The socket took everything: parsing that waited on the write backlog can go on now
+      // (no 'drain' will come to say so).
+      this.resumeParsing();
+      return;
+    }
     this.pause(Pause.Write);
     if (this.wait === Wait.None || this.wait === Wait.Idle)
       this.setDeadline(Wait.Write, this.config.bodyTimeoutMs);

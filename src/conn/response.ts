@@ -403,10 +403,8 @@ export class ServerResponse implements Response {
       const n = typeof first === 'string' ? first.length * 3 : first.byteLength;
       if (n <= INLINE_BODY_BYTES) {
         // Small body: into the slab right after the head, so the whole response is one view.
-        const before = w.pos;
-        if (typeof first === 'string') w.utf8(first);
-        else w.bytes(first);
-        this.countBody(w.pos - before);
+        // Count what was written, not the change in w.pos: room() may move the region.
+        this.countBody(typeof first === 'string' ? w.utf8(first) : w.bytes(first));
         this.push(w.finish());
         return;
       }

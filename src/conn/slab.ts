@@ -71,16 +71,20 @@ class SlabWriter {
     for (let m = n; m >= 1; m = Math.floor(m / 10)) buf[--p] = 0x30 + (m % 10);
   }
 
-  /** Appends a string as UTF-8 (bodies). */
-  utf8(s: string): void {
+  /** Appends a string as UTF-8 (bodies); returns the bytes written. */
+  utf8(s: string): number {
     this.room(s.length * 3);
-    this.pos += this.buf.utf8Write(s, this.pos);
+    const n = this.buf.utf8Write(s, this.pos);
+    this.pos += n;
+    return n;
   }
 
-  bytes(b: Uint8Array): void {
+  /** Appends bytes; returns how many. */
+  bytes(b: Uint8Array): number {
     this.room(b.byteLength);
     this.buf.set(b, this.pos);
     this.pos += b.byteLength;
+    return b.byteLength;
   }
 
   /** Appends `name: value\r\n`. The caller has validated name and value. */

@@ -77,7 +77,12 @@ export async function sendFile(req: Request, res: Response, file: FileInfo, ctx:
     }
   }
 
-  const contentType = contentTypeFor(name);
+  // `index.html.fr` asked for by name is still HTML, in French.
+  const dot = name.lastIndexOf('.');
+  const ownLanguage = dot > 0 && name.lastIndexOf('.', dot - 1) > 0 ? name.slice(dot + 1) : '';
+  const languageFile = ownLanguage !== '' && isLanguageSuffix(ownLanguage);
+  if (languageFile && source === file) res.setHeader('Content-Language', ownLanguage);
+  const contentType = contentTypeFor(languageFile ? name.slice(0, dot) : name);
   const rangeHeader = req.method === 'GET' ? str(headers.range) : undefined;
   // Content codings: a precompressed sibling, else compression on the fly. With a Range header
   // the identity representation is sent, so byte ranges always refer to the file as stored.

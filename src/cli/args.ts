@@ -1,0 +1,279 @@
+/**
+ * `berth [serve] [ROOT] [options]` → one validated ServeCommand, or help, version, or an error
+ * whose message is one line (main.ts prints it after `berth: `). Pure: reads no files, opens no
+ * sockets; the root directory and the auth file are checked by main.ts.
+ *
+ * Refusals that protect the user live here, decided before anything starts: `--upload` without any
+ * credential is an error unless `--unsafe-open-uploads` says the open write access is intended.
+ */
+import { parseArgs } from 'node:util';
+import type { AccessLogFormat } from '../log/access-log.js';
+import type { DotfilesPolicy, StaticOptions } from '../static/options.js';
+
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_ADDRESS = '127.0.0.1';
+const MAX_PORT = 65535;
+
+export const USAGE = `usage: berth [serve] [ROOT] [options]
+Serves the files under ROOT (default: the current directory) over HTTP.
+
+  -p, --port N            port to listen on (default 8080, or $PORT; 0 picks a free port)
+  -a, --address ADDR      address to bind (default 127.0.0.1; 0.0.0.0, ::, ::1 work)
+      --unix PATH         listen on a unix socket instead
+  -c, --cache SECONDS     Cache-Control max-age (default: no-cache, browsers revalidate)
+      --cors              allow cross-origin requests (Access-Control-Allow-Origin: *)
+      --spa               serve index.html for unknown paths (single-page apps)
+      --no-listing        no directory listings
+      --dotfiles POLICY   ignore (404, default), deny (403) or allow files whose name starts with .
+      --follow-symlinks   serve symlinks that point outside ROOT
+      --no-compress       no gzip/brotli
+      --log FORMAT        access log: combined (default), common, json or off
+      --log-file PATH     write the access log to PATH instead of stdout (reopened on SIGUSR1)
+  -q, --quiet             no startup line and no access log on stdout
+      --auth USER:PASS    require HTTP Basic auth for every request
+      --auth-file FILE    same, with users from an htpasswd file (bcrypt)
+      --upload            accept PUT (write a file) and DELETE; needs credentials:
+      --upload-auth USER:PASS   credentials for PUT and DELETE only
+      --unsafe-open-uploads     allow --upload without any credentials (anyone can write)
+      --max-upload SIZE   largest upload, in bytes or with k, m, g (default 1g)
+  -h, --help              show this help
+  -v, --version           print the version`;
+
+/** How the server listens. */
+export type ListenSpec = { readonly port: number; readonly host: string } | { readonly path: string };
+
+/** Where credentials come from: one `USER:PASS` from the command line, or an htpasswd file. */
+export type AuthSpec =
+  | { readonly kind: 'plain'; readonly userPass: string }
+  | { readonly kind: 'htpasswd'; readonly file: string };
+
+/** A validated `berth serve` invocation. */
+export type ServeCommand = {
+  readonly kind: 'serve';
+  /** ROOT exactly as typed (for the startup line); `.` when absent. */
+  readonly root: string;
+  readonly listen: ListenSpec;
+  /** Options for the file server; `root` is the ROOT as typed, resolved by the caller. */
+  readonly static: StaticOptions;
+  readonly log: { readonly format: AccessLogFormat; readonly file: string | undefined };
+  /** No startup line. */
+  readonly quiet: boolean;
+  /** Credentials required for every request. */
+  readonly auth: AuthSpec | undefined;
+  /** Credentials required for writing methods (PUT, DELETE). */
+  readonly uploadAuth: AuthSpec | undefined;
+};
+
+export type ParsedArgs =
+  | ServeCommand
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'error'; message: string };
+
+const OPTIONS = {
+  port: { type: 'string', short: 'p' },
+  address: { type: 'string', short: 'a' },
+  unix: { type: 'string' },
+  cache: { type: 'string', short: 'c' },
+  cors: { type: 'boolean' },
+  spa: { type: 'boolean' },
+  'no-listing': { type: 'boolean' },
+  dotfiles: { type: 'string' },
+  'follow-symlinks': { type: 'boolean' },
+  'no-compress': { type: 'boolean' },
+  log: { type: 'string' },
+  'log-file': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  auth: { type: 'string' },
+  'auth-file': { type: 'string' },
+  upload: { type: 'boolean' },
+  'upload-auth': { type: 'string' },
+  'unsafe-open-uploads': { type: 'boolean' },
+  'max-upload': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+const LOG_FORMATS: readonly AccessLogFormat[] = ['combined', 'common', 'json', 'off'];
+const DOTFILES: readonly DotfilesPolicy[] = ['ignore', 'deny', 'allow'];
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Thrown inside parseServeArgs() and turned into `{ kind: 'error' }` at its edge. */
+class UsageError extends Error {}
+
+/**
+ * Parses the arguments after `berth` (process.argv.slice(2)). `env` supplies $PORT. Never throws:
+ * every problem comes back as `{ kind: 'error', message }`, one line, naming the flag and the fix.
+ */
+export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
+  try {
+    return parse(argv, env);
+  } catch (err) {
+    if (err instanceof UsageError) return { kind: 'error', message: err.message };
+    throw err;
+  }
+}
+
+function parse(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
+  const { values: v, positionals } = parseWithNode(argv);
+  if (v.help) return { kind: 'help' };
+  if (v.version) return { kind: 'version' };
+
+  const rest = positionals[0] === 'serve' ? positionals.slice(1) : positionals;
+  if (rest.length > 1) throw new UsageError(`unexpected argument "${rest[1]}": give one ROOT folder`);
+  const root = rest[0] ?? '.';
+  if (root === '') throw new UsageError('ROOT is empty: give a folder, e.g. `berth ./site`');
+
+  const listen = listenSpec(v.port, v.address, v.unix, env.PORT);
+
+  const staticOptions: StaticOptions = { root };
+  if (v.cache !== undefined) staticOptions.maxAgeSeconds = cacheSeconds(v.cache);
+  if (v.cors) staticOptions.cors = true;
+  if (v.spa) staticOptions.spa = true;
+  if (v['no-listing']) staticOptions.listing = false;
+  if (v.dotfiles !== undefined) staticOptions.dotfiles = oneOf('--dotfiles', v.dotfiles, DOTFILES);
+  if (v['follow-symlinks']) staticOptions.followSymlinks = true;
+  if (v['no-compress']) staticOptions.compress = false;
+
+  if (v.auth !== undefined && v['auth-file'] !== undefined) {
+    throw new UsageError('--auth and --auth-file cannot be combined: use one of them');
+  }
+  const auth: AuthSpec | undefined =
+    v.auth !== undefined
+      ? { kind: 'plain', userPass: userPass('--auth', v.auth) }
+      : v['auth-file'] !== undefined
+        ? { kind: 'htpasswd', file: nonEmpty('--auth-file', v['auth-file']) }
+        : undefined;
+  const uploadAuth: AuthSpec | undefined =
+    v['upload-auth'] !== undefined
+      ? { kind: 'plain', userPass: userPass('--upload-auth', v['upload-auth']) }
+      : undefined;
+
+  if (v.upload) {
+    staticOptions.upload = true;
+    if (v['max-upload'] !== undefined) staticOptions.maxUploadBytes = size('--max-upload', v['max-upload']);
+    if (auth === undefined && uploadAuth === undefined && !v['unsafe-open-uploads']) {
+      throw new UsageError(
+        '--upload would let anyone write and delete files: add --upload-auth USER:PASS ' +
+          '(or --auth/--auth-file), or --unsafe-open-uploads if that is really what you want',
+      );
+    }
+  } else {
+    for (const flag of ['upload-auth', 'unsafe-open-uploads', 'max-upload'] as const) {
+      if (v[flag] !== undefined) throw new UsageError(`--${flag} only applies with --upload: add --upload`);
+    }
+  }
+
+  const quiet = v.quiet === true;
+  const logFile = v['log-file'] === undefined ? undefined : nonEmpty('--log-file', v['log-file']);
+  let format = v.log === undefined ? 'combined' : oneOf('--log', v.log, LOG_FORMATS);
+  // Quiet silences the terminal; a log file is not the terminal, so it keeps being written.
+  if (quiet && logFile === undefined) format = 'off';
+
+  return {
+    kind: 'serve',
+    root,
+    listen,
+    static: staticOptions,
+    log: { format, file: logFile },
+    quiet,
+    auth,
+    uploadAuth,
+  };
+}
+
+type Values = {
+  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean;
+};
+
+/** node:util parseArgs, with its errors rewritten as one short line naming the flag. */
+function parseWithNode(argv: readonly string[]): { values: Values; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: values as Values, positionals };
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const flag = /'([^']+)'/.exec(e.message)?.[1];
+    switch (e.code) {
+      case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+        throw new UsageError(`unknown option ${flag ?? ''} (see berth --help)`);
+      case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+        // "Option '-p, --port <value>' argument missing" or "... argument is ambiguous".
+        throw new UsageError(
+          `option ${flag?.replace(/ <value>$/, '') ?? ''} needs a value` +
+            (/ambiguous/.test(e.message) ? ' (the next argument starts with -)' : ''),
+        );
+      default:
+        throw new UsageError(e.message.split('\n')[0] ?? 'invalid arguments');
+    }
+  }
+}
+
+function listenSpec(
+  port: string | undefined,
+  address: string | undefined,
+  unix: string | undefined,
+  envPort: string | undefined,
+): ListenSpec {
+  if (unix !== undefined) {
+    if (port !== undefined || address !== undefined) {
+      throw new UsageError('--unix cannot be combined with --port or --address: choose one');
+    }
+    return { path: nonEmpty('--unix', unix) };
+  }
+  let portNumber = DEFAULT_PORT;
+  if (port !== undefined) portNumber = parsePort(port, '--port');
+  else if (envPort !== undefined && envPort !== '') portNumber = parsePort(envPort, '$PORT');
+  let host = address ?? DEFAULT_ADDRESS;
+  // `[::1]` as in a URL is accepted and means ::1.
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  if (host === '') throw new UsageError('--address is empty: use e.g. 127.0.0.1, 0.0.0.0, :: or ::1');
+  return { port: portNumber, host };
+}
+
+function parsePort(text: string, where: string): number {
+  const n = Number(text);
+  if (!/^\d{1,5}$/.test(text) || n > MAX_PORT) {
+    throw new UsageError(`invalid ${where} "${text}": expected a number from 0 to ${MAX_PORT}`);
+  }
+  return n;
+}
+
+function cacheSeconds(text: string): number {
+  if (!/^\d{1,10}$/.test(text)) {
+    throw new UsageError(`invalid --cache "${text}": expected a number of seconds, e.g. 3600`);
+  }
+  return Number(text);
+}
+
+function size(flag: string, text: string): number {
+  const m = /^(\d+)([kmg]?)b?$/i.exec(text);
+  const n = m === null ? Number.NaN : Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!;
+  if (!Number.isSafeInteger(n)) {
+    throw new UsageError(`invalid ${flag} "${text}": expected bytes, or a number with k, m or g (e.g. 50m)`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(text)) return text as T;
+  throw new UsageError(`invalid ${flag} "${text}": expected ${allowed.join(', ')}`);
+}
+
+function userPass(flag: string, text: string): string {
+  const colon = text.indexOf(':');
+  if (colon <= 0 || colon === text.length - 1) {
+    throw new UsageError(`invalid ${flag}: expected USER:PASS with both parts non-empty`);
+  }
+  return text;
+}
+
+function nonEmpty(flag: string, text: string): string {
+  if (text === '') throw new UsageError(`${flag} is empty: give a path`);
+  return text;
+}
