@@ -113,11 +113,14 @@ export async function sendFile(req: Request, res: Response, file: FileInfo, ctx:
     }
   }
 
-  // A strong validator per representation: an encoded form is a different representation.
+  // A strong validator per representation (RFC 9110 §8.8.3): a language variant or an encoded
+  // form is a different representation of this URL, so its tag says which, even when the files
+  // happen to share size and mtime.
   const validatorFile = encodedFile ?? source;
   const baseTag = strongEtag(validatorFile.size, validatorFile.mtimeMs);
-  const etag =
-    encoding === 'identity' || encodedFile !== undefined ? baseTag : `${baseTag.slice(0, -1)}-${encoding}"`;
+  const language = source === file ? '' : `-${basename(source.path).slice(name.length + 1)}`;
+  const coding = encoding === 'identity' ? '' : `-${encoding}`;
+  const etag = language === '' && coding === '' ? baseTag : `${baseTag.slice(0, -1)}${language}${coding}"`;
   res.setHeader('ETag', etag);
   res.setHeader('Last-Modified', formatHttpDate(new Date(source.mtimeMs)));
   res.setHeader('Cache-Control', ctx.cacheControl);

@@ -71,11 +71,8 @@ export async function createStaticHandler(options: StaticOptions): Promise<Handl
   };
   const allow = config.upload ? 'GET, HEAD, OPTIONS, PUT, DELETE' : 'GET, HEAD, OPTIONS';
 
-  return async (req, res) => {
-    if (config.cors) {
-      res.setHeader('Access-Control-Allow-Origin', '*');
-      res.setHeader('Access-Control-Expose-Headers', 'Content-Length, Content-Range, ETag, Last-Modified');
-    }
+  const handler: Handler = async (req, res) => {
+    if (config.cors) for (const name of Object.keys(CORS_HEADERS)) res.setHeader(name, CORS_HEADERS[name]!);
     switch (req.method) {
       case 'GET':
       case 'HEAD':
@@ -112,7 +109,26 @@ export async function createStaticHandler(options: StaticOptions): Promise<Handl
     // RFC 9110 §15.5.6: 405 lists the methods the resource does support.
     throw new HttpError(405, `${req.method} is not allowed here`, { headers: { Allow: allow } });
   };
+  if (!config.cors) return handler;
+  // Error answers are rendered by the engine from a fresh head: carry the CORS fields into them,
+  // or a cross-origin script sees a network error instead of the status.
+  return async (req, res) => {
+    try {
+      await handler(req, res);
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      throw new HttpError(err.status, err.message, {
+        expose: err.expose,
+        headers: { ...err.headers, ...CORS_HEADERS },
+      });
+    }
+  };
 }
+
+const CORS_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'Content-Length, Content-Range, ETag, Last-Modified',
+});
 
 async function serveRead(
   req: Request,
