@@ -178,11 +178,18 @@ export class ServerRequest implements Request, AsyncIterator<Buffer> {
 }
 
 /**
+ * Objects with no inherited keys ("constructor", "__proto__" are plain names) that V8 still keeps
+ * in fast mode, unlike Object.create(null), which starts as a dictionary.
+ */
+const HeaderMap = function HeaderMap() {} as unknown as new () => Record<string, string | string[]>;
+HeaderMap.prototype = Object.create(null);
+
+/**
  * Builds the lower-case header map: repeated fields joined with ", " (RFC 9110 §5.3), except
  * Set-Cookie, kept as an array (RFC 9110 §5.3 ¶4), and Cookie, joined with "; " (RFC 6265 §5.4).
  */
 export function combineFields(raw: readonly string[]): IncomingHeaders {
-  const map: Record<string, string | string[]> = Object.create(null);
+  const map = new HeaderMap();
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     const value = raw[i + 1]!;

@@ -26,6 +26,13 @@ export class FileCache {
 
   constructor(private readonly maxBytes: number) {}
 
+  /** The cached entry when it matches size and mtime, without waiting (undefined: call get()). */
+  peek(path: string, size: number, mtimeMs: number): CachedFile | undefined {
+    const entry = this.entries.get(path);
+    if (entry === undefined || entry.size !== size || entry.mtimeMs !== mtimeMs) return undefined;
+    return entry;
+  }
+
   /**
    * The file's bytes if it is small enough to cache, loaded or revalidated as needed; undefined
    * for files too large to cache (the caller streams them). Throws the fs error if the file went away.

@@ -43,9 +43,56 @@ export type SendContext = {
   readonly cacheControl: string;
   readonly compress: boolean;
   readonly cache: FileCache;
-  /** Names in a directory (memoized), for variants and precompressed siblings. */
-  siblings(dir: string): Promise<ReadonlySet<string>>;
+  /** A directory's names (memoized), for variants and precompressed siblings. */
+  directory(dir: string): DirectoryIndex | Promise<DirectoryIndex>;
 };
+
+/** A directory's names, with the language variants of each name found once, when it is read. */
+export type DirectoryIndex = {
+  readonly names: ReadonlySet<string>;
+  /** `index.html` → ['fr', 'de'] when `index.html.fr` and `index.html.de` are present. */
+  readonly languages: ReadonlyMap<string, readonly string[]>;
+};
+
+/** Builds the DirectoryIndex of a directory's names. */
+export function indexDirectory(names: readonly string[]): DirectoryIndex {
+  const languages = new Map<string, string[]>();
+  for (const name of names) {
+    const dot = name.lastIndexOf('.');
+    if (dot <= 0) continue;
+    const suffix = name.slice(dot + 1);
+    if (!isLanguageSuffix(suffix)) continue;
+    const base = name.slice(0, dot);
+    const list = languages.get(base);
+    if (list === undefined) languages.set(base, [suffix]);
+    else list.push(suffix);
+  }
+  return { names: new Set(names), languages };
+}
+
+const NO_LANGUAGES: readonly string[] = [];
+
+// Validators are strings built from (size, mtime); the last few are remembered so a hot file does
+// not format its ETag and date on every request.
+let lastTagFile = { size: -1, mtimeMs: -1 };
+let lastTag = '';
+function etagOf(file: FileInfo): string {
+  if (file.size !== lastTagFile.size || file.mtimeMs !== lastTagFile.mtimeMs) {
+    lastTag = strongEtag(file.size, file.mtimeMs);
+    lastTagFile = { size: file.size, mtimeMs: file.mtimeMs };
+  }
+  return lastTag;
+}
+const lastModifiedStrings = new Map<number, string>();
+function lastModifiedOf(mtimeMs: number): string {
+  let text = lastModifiedStrings.get(mtimeMs);
+  if (text === undefined) {
+    if (lastModifiedStrings.size >= 4096) lastModifiedStrings.clear();
+    text = formatHttpDate(new Date(mtimeMs));
+    lastModifiedStrings.set(mtimeMs, text);
+  }
+  return text;
+}
 
 type FileInfo = { path: string; size: number; mtimeMs: number };
 
@@ -54,18 +101,14 @@ export async function sendFile(req: Request, res: Response, file: FileInfo, ctx:
   const headers = req.headers;
   const dir = dirname(file.path);
   const name = basename(file.path);
-  const siblings = await ctx.siblings(dir);
+  const known = ctx.directory(dir);
+  const index = known instanceof Promise ? await known : known;
+  const siblings = index.names;
   const vary: string[] = [];
   let source = file;
 
   // Languages: `name.<lang>` siblings are variants of `name` (Apache MultiViews naming).
-  const languages: string[] = [];
-  for (const sibling of siblings) {
-    if (sibling.startsWith(`${name}.`)) {
-      const suffix = sibling.slice(name.length + 1);
-      if (isLanguageSuffix(suffix)) languages.push(suffix);
-    }
-  }
+  const languages = index.languages.get(name) ?? NO_LANGUAGES;
   if (languages.length > 0) {
     vary.push('Accept-Language');
     const chosen = chooseLanguage(str(headers['accept-language']), languages);
@@ -117,12 +160,12 @@ export async function sendFile(req: Request, res: Response, file: FileInfo, ctx:
   // form is a different representation of this URL, so its tag says which, even when the files
   // happen to share size and mtime.
   const validatorFile = encodedFile ?? source;
-  const baseTag = strongEtag(validatorFile.size, validatorFile.mtimeMs);
+  const baseTag = etagOf(validatorFile);
   const language = source === file ? '' : `-${basename(source.path).slice(name.length + 1)}`;
   const coding = encoding === 'identity' ? '' : `-${encoding}`;
   const etag = language === '' && coding === '' ? baseTag : `${baseTag.slice(0, -1)}${language}${coding}"`;
   res.setHeader('ETag', etag);
-  res.setHeader('Last-Modified', formatHttpDate(new Date(source.mtimeMs)));
+  res.setHeader('Last-Modified', lastModifiedOf(source.mtimeMs));
   res.setHeader('Cache-Control', ctx.cacheControl);
   if (vary.length > 0) res.setHeader('Vary', vary.join(', '));
 
@@ -203,7 +246,9 @@ async function sendBytes(
     res.end();
     return;
   }
-  const cached = await ctx.cache.get(file.path, file.size, file.mtimeMs);
+  const cached =
+    ctx.cache.peek(file.path, file.size, file.mtimeMs) ??
+    (await ctx.cache.get(file.path, file.size, file.mtimeMs));
   if (cached !== undefined) {
     res.end(range === undefined ? cached.data : cached.data.subarray(start, end + 1));
     return;

@@ -18,7 +18,7 @@ import {
   type StaticOptions,
 } from './options.js';
 import { type Resolution, resolveRequestPath, resolveWritePath } from './resolve.js';
-import { type SendContext, sendFile } from './send-file.js';
+import { type DirectoryIndex, indexDirectory, type SendContext, sendFile } from './send-file.js';
 import { checkWritePreconditions, deleteFile, putFile } from './upload.js';
 
 export type StaticConfig = Readonly<{
@@ -62,12 +62,12 @@ export async function createStaticHandler(options: StaticOptions): Promise<Handl
   const resolutions = new LookupCache<Resolution>((path) =>
     resolveRequestPath(config.root, path, resolveOptions),
   );
-  const directories = new LookupCache<ReadonlySet<string>>(async (dir) => new Set(await readdir(dir)));
+  const directories = new LookupCache<DirectoryIndex>(async (dir) => indexDirectory(await readdir(dir)));
   const ctx: SendContext = {
     cacheControl: config.cacheControl,
     compress: config.compress,
     cache: new FileCache(config.memoryCacheBytes),
-    siblings: (dir) => directories.get(dir),
+    directory: (dir) => directories.peek(dir) ?? directories.get(dir),
   };
   const allow = config.upload ? 'GET, HEAD, OPTIONS, PUT, DELETE' : 'GET, HEAD, OPTIONS';
 
@@ -139,7 +139,7 @@ async function serveRead(
 ): Promise<void> {
   const target = req.url;
   const query = target.indexOf('?');
-  const resolution = await resolutions.get(target);
+  const resolution = resolutions.peek(target) ?? (await resolutions.get(target));
   switch (resolution.kind) {
     case 'file':
       await sendFile(
@@ -150,7 +150,7 @@ async function serveRead(
       );
       return;
     case 'directory': {
-      const names = await ctx.siblings(resolution.path);
+      const names = (await ctx.directory(resolution.path)).names;
       if (names.has('index.html')) {
         const index = await resolutions.get(`${resolution.urlPath}index.html`);
         if (index.kind === 'file') {
