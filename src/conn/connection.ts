@@ -397,8 +397,9 @@ export class Connection implements ResponseSink, BodySource {
   /** Called by the OutputBatch after each write. */
   afterWrite(needDrain: boolean): void {
     if (!needDrain) {
-      // The socket took everything: parsing that waited on the write backlog can go on now
-      // (no 'drain' will come to say so).
+      // The socket took everything, so no 'drain' will come to say so: a writer waiting on the
+      // backlog (res.write() returned false before this flush) and parsing can go on now.
+      this.first?.emit('drain');
       this.resumeParsing();
       return;
     }

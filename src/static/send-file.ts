@@ -253,7 +253,8 @@ async function sendBytes(
     res.end(range === undefined ? cached.data : cached.data.subarray(start, end + 1));
     return;
   }
-  await res.send(createReadStream(file.path, { start, end }));
+  // Large reads: fewer trips through the thread pool and the socket per megabyte.
+  await res.send(createReadStream(file.path, { start, end, highWaterMark: readChunkBytes(length) }));
 }
 
 async function sendMultipart(
@@ -311,6 +312,11 @@ async function sendCompressed(
   const source = createReadStream(file.path);
   const done = pipeline(source, compressor);
   await Promise.all([res.send(compressor), done]);
+}
+
+/** Read size for streaming a body of `length` bytes: 64 KiB for small ones, up to 1 MiB. */
+function readChunkBytes(length: number): number {
+  return Math.min(1024 * 1024, Math.max(64 * 1024, 2 ** Math.floor(Math.log2(Math.max(1, length / 8)))));
 }
 
 function brotliOptions(): zlib.BrotliOptions {
