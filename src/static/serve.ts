@@ -142,24 +142,14 @@ async function serveRead(
   const resolution = resolutions.peek(target) ?? (await resolutions.get(target));
   switch (resolution.kind) {
     case 'file':
-      await sendFile(
-        req,
-        res,
-        { path: resolution.path, size: resolution.stat.size, mtimeMs: resolution.stat.mtimeMs },
-        ctx,
-      );
+      await sendResolved(req, res, resolution, ctx);
       return;
     case 'directory': {
       const names = (await ctx.directory(resolution.path)).names;
       if (names.has('index.html')) {
         const index = await resolutions.get(`${resolution.urlPath}index.html`);
         if (index.kind === 'file') {
-          await sendFile(
-            req,
-            res,
-            { path: index.path, size: index.stat.size, mtimeMs: index.stat.mtimeMs },
-            ctx,
-          );
+          await sendResolved(req, res, index, ctx);
           return;
         }
       }
@@ -185,12 +175,7 @@ async function serveRead(
       if (config.spa && acceptsHtml(req)) {
         const index = await resolutions.get('/index.html');
         if (index.kind === 'file') {
-          await sendFile(
-            req,
-            res,
-            { path: index.path, size: index.stat.size, mtimeMs: index.stat.mtimeMs },
-            ctx,
-          );
+          await sendResolved(req, res, index, ctx);
           return;
         }
       }
@@ -244,6 +229,15 @@ async function serveWrite(
     ctx.cache.remove(target.path);
     changed();
   }
+}
+
+function sendResolved(
+  req: Request,
+  res: Response,
+  file: { path: string; stat: { size: number; mtimeMs: number } },
+  ctx: SendContext,
+): Promise<void> {
+  return sendFile(req, res, { path: file.path, size: file.stat.size, mtimeMs: file.stat.mtimeMs }, ctx);
 }
 
 function notFound(res: Response, path: string): void {

@@ -11,10 +11,10 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type Handler, HttpError, type Server } from '../index.js';
+import { encodeUrlPath } from './resolve.js';
 import {
   checkWritePreconditions,
   deleteFile,
-  encodeUrlPath,
   evaluateWritePreconditions,
   putFile,
   UPLOAD_TEMP_PREFIX,

@@ -23,6 +23,8 @@ import { dirname, join } from 'node:path';
 import { HttpError } from '../handler/http-error.js';
 import type { IncomingHeaders, Request } from '../handler/types.js';
 import { parseHttpDate } from '../http/date.js';
+import { type EntityTag, parseEtag, parseEtagList, strongMatch, weakMatch } from '../http/etag.js';
+import { encodeUrlPath } from './resolve.js';
 
 /** Name prefix of in-flight upload files; a dotfile, so the static server never serves one. */
 export const UPLOAD_TEMP_PREFIX = '.berth-upload-';
@@ -188,8 +190,11 @@ export function evaluateWritePreconditions(
   const ifMatch = single(headers['if-match']);
   if (ifMatch !== undefined) {
     const list = parseEtagList(ifMatch);
+    const tag = current.etag === undefined ? undefined : parseEtag(current.etag);
     const holds =
-      list === '*' ? current.exists : current.exists && list.some((tag) => strongMatch(tag, current.etag));
+      list === '*'
+        ? current.exists
+        : current.exists && tag !== undefined && list.some((t) => strongMatch(t, tag));
     if (!holds) return { kind: 'failed', reason: 'If-Match does not match the current file' };
   } else {
     const ifUnmodifiedSince = single(headers['if-unmodified-since']);
@@ -205,77 +210,20 @@ export function evaluateWritePreconditions(
     const list = parseEtagList(ifNoneMatch);
     if (list === '*') {
       if (current.exists) return { kind: 'failed', reason: 'the file exists (If-None-Match: *)' };
-    } else if (current.exists && list.some((tag) => weakMatch(tag, current.etag))) {
+    } else if (
+      current.exists &&
+      current.etag !== undefined &&
+      list.some((t) => weakMatchText(t, current.etag!))
+    ) {
       return { kind: 'failed', reason: 'If-None-Match matches the current file' };
     }
   }
   return { kind: 'proceed' };
 }
 
-/** Percent-encodes each segment of a decoded URL path, keeping the `/` separators. */
-export function encodeUrlPath(urlPath: string): string {
-  return urlPath.split('/').map(encodeURIComponent).join('/');
-}
-
-/**
- * Splits an If-Match / If-None-Match value into its entity-tags, each kept whole (`W/"x"`, `"y"`),
- * or `'*'`. RFC 9110 §8.8.3: `entity-tag = [ weak ] opaque-tag`, `opaque-tag = DQUOTE *etagc DQUOTE`,
- * `etagc = %x21 / %x23-7E / obs-text` — a comma may sit inside the quotes, so the list is scanned,
- * not split. A malformed member ends the scan with what came before it dropped: an empty list.
- */
-function parseEtagList(value: string): '*' | string[] {
-  const n = value.length;
-  let i = skipWhitespace(value, 0);
-  let end = n;
-  while (end > i && isWhitespace(value.charCodeAt(end - 1))) end--;
-  if (end - i === 1 && value.charCodeAt(i) === 0x2a) return '*';
-  const tags: string[] = [];
-  while (i < end) {
-    const c = value.charCodeAt(i);
-    if (c === 0x2c || isWhitespace(c)) {
-      i++; // empty list elements and OWS (RFC 9110 §5.6.1)
-      continue;
-    }
-    const start = i;
-    if (c === 0x57 && value.charCodeAt(i + 1) === 0x2f) i += 2; // "W/"
-    if (value.charCodeAt(i) !== 0x22) return [];
-    i++;
-    for (;;) {
-      if (i >= end) return [];
-      const e = value.charCodeAt(i);
-      if (e === 0x22) break;
-      if (!(e === 0x21 || (e >= 0x23 && e <= 0x7e) || (e >= 0x80 && e <= 0xff))) return [];
-      i++;
-    }
-    i++;
-    tags.push(value.slice(start, i));
-    i = skipWhitespace(value, i);
-    if (i < end && value.charCodeAt(i) !== 0x2c) return [];
-  }
-  return tags;
-}
-
-/** RFC 9110 §13.1.1 strong comparison: both tags strong and their opaque-tags equal. */
-function strongMatch(tag: string, current: string | undefined): boolean {
-  return current !== undefined && tag === current && !tag.startsWith('W/');
-}
-
-/** RFC 9110 §13.1.2 weak comparison: opaque-tags equal, weakness ignored. */
-function weakMatch(tag: string, current: string | undefined): boolean {
-  return current !== undefined && opaque(tag) === opaque(current);
-}
-
-function opaque(tag: string): string {
-  return tag.startsWith('W/') ? tag.slice(2) : tag;
-}
-
-function isWhitespace(c: number): boolean {
-  return c === 0x20 || c === 0x09;
-}
-
-function skipWhitespace(s: string, i: number): number {
-  while (i < s.length && isWhitespace(s.charCodeAt(i))) i++;
-  return i;
+function weakMatchText(tag: EntityTag, current: string): boolean {
+  const parsed = parseEtag(current);
+  return parsed !== undefined && weakMatch(tag, parsed);
 }
 
 /** A header as one string; the multimap only makes arrays of set-cookie, which is never asked for here. */

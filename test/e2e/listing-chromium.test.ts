@@ -6,12 +6,11 @@
  * Chromium is required: CI installs it, so a missing binary fails here rather than skipping.
  */
 import assert from 'node:assert/strict';
-import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createServer, type Handler, type Server } from '../../src/index.js';
 import {
   LISTING_CSP,
@@ -19,20 +18,9 @@ import {
   renderListingHtml,
   renderListingJson,
 } from '../../src/static/listing.js';
+import { launchChromium } from './chromium.js';
 
-const CHROMIUM_PATH = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless=new',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const TEST_TIMEOUT_MS = 15_000;
-const LAUNCH_TIMEOUT_MS = 10_000;
 const MIN_SCREENSHOT_BYTES = 2 * 1024;
 const SCREENSHOT_PATH = join(tmpdir(), 'berth-listing-chromium.png');
 const PHONE_SCREENSHOT_PATH = join(tmpdir(), 'berth-listing-chromium-phone-dark.png');
@@ -103,14 +91,8 @@ function rowNames(page: Page): Promise<(string | null)[]> {
 }
 
 before(async () => {
-  try {
-    await access(CHROMIUM_PATH, constants.X_OK);
-  } catch {
-    throw new Error(
-      `Chromium is required for this test and was not found at ${CHROMIUM_PATH}: ` +
-        'install it with `apt-get install -y chromium` (CI does).',
-    );
-  }
+  // Fails early with a clear message when Chromium is missing.
+  browser = await launchChromium();
   root = await mkdtemp(join(tmpdir(), 'berth-listing-e2e-'));
   const oldest = Date.UTC(2023, 0, 1) / 1000;
   for (const [i, { name, size }] of FILES.entries()) {
@@ -131,12 +113,6 @@ before(async () => {
   const address = server.address();
   if (!('port' in address)) throw new Error('expected a TCP address');
   baseUrl = `http://127.0.0.1:${address.port}`;
-
-  browser = await chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    args: CHROMIUM_ARGS,
-    timeout: LAUNCH_TIMEOUT_MS,
-  });
 });
 
 after(async () => {

@@ -6,30 +6,18 @@
  * Chromium is required: CI installs it, so a missing binary fails here rather than skipping.
  */
 import assert from 'node:assert/strict';
-import { constants } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { Handler } from '../../src/index.js';
 import { createStaticHandler } from '../../src/static/serve.js';
+import { launchChromium } from './chromium.js';
 import { closeServer, type Running, startServer } from './raw-client.js';
 
 const PUBLIC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'public');
-const CHROMIUM_PATH = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless=new',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const TEST_TIMEOUT_MS = 15_000;
-const LAUNCH_TIMEOUT_MS = 10_000;
 const MEDIA_TIMEOUT_MS = 8_000;
 const SEEK_TO_SECONDS = 3;
 const VIDEO_PAGE = `<!doctype html><meta charset="utf-8"><title>clip</title>
@@ -95,21 +83,10 @@ const plainSeen: Seen[] = [];
 const openSeen: Seen[] = [];
 
 before(async () => {
-  try {
-    await access(CHROMIUM_PATH, constants.X_OK);
-  } catch {
-    throw new Error(
-      `Chromium is required for this test and was not found at ${CHROMIUM_PATH}: ` +
-        'install it with `apt-get install -y chromium` (CI does).',
-    );
-  }
+  // Fails early with a clear message when Chromium is missing.
+  browser = await launchChromium();
   plain = await startServer(recording(await createStaticHandler({ root: PUBLIC }), plainSeen));
   open = await startServer(recording(await createStaticHandler({ root: PUBLIC, cors: true }), openSeen));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    args: CHROMIUM_ARGS,
-    timeout: LAUNCH_TIMEOUT_MS,
-  });
 });
 
 after(async () => {
