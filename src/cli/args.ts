@@ -36,6 +36,14 @@ Serves the files under ROOT (default: the current directory) over HTTP.
       --upload-auth USER:PASS   credentials for PUT and DELETE only
       --unsafe-open-uploads     allow --upload without any credentials (anyone can write)
       --max-upload SIZE   largest upload, in bytes or with k, m, g (default 1g)
+      --tls               HTTPS with a certificate from Berth's local CA (see: berth ca)
+      --host NAME         with --tls: also valid for NAME (repeatable; localhost, 127.0.0.1, ::1 always)
+      --cert FILE         HTTPS with this PEM certificate (chain) ...
+      --key FILE          ... and this PEM private key
+      --key-pass-file F   passphrase of an encrypted --key
+      --redirect-http P   with HTTPS: also listen on port P and redirect it to https (308)
+      --hsts              with HTTPS: send Strict-Transport-Security (one year)
+      --h2c               also accept cleartext HTTP/2 with prior knowledge
   -h, --help              show this help
   -v, --version           print the version`;
 
@@ -62,10 +70,26 @@ export type ServeCommand = {
   readonly auth: AuthSpec | undefined;
   /** Credentials required for writing methods (PUT, DELETE). */
   readonly uploadAuth: AuthSpec | undefined;
+  readonly tls: TlsSpec | undefined;
+  /** With TLS: a cleartext port that redirects to https. */
+  readonly redirectHttp: number | undefined;
+  readonly hsts: boolean;
+  readonly h2c: boolean;
 };
+
+/** Where the HTTPS certificate comes from: files given, or Berth's local CA. */
+export type TlsSpec =
+  | {
+      readonly kind: 'files';
+      readonly cert: string;
+      readonly key: string;
+      readonly keyPassFile: string | undefined;
+    }
+  | { readonly kind: 'local'; readonly hosts: readonly string[] };
 
 export type ParsedArgs =
   | ServeCommand
+  | { kind: 'ca' }
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'error'; message: string };
@@ -90,6 +114,14 @@ const OPTIONS = {
   'upload-auth': { type: 'string' },
   'unsafe-open-uploads': { type: 'boolean' },
   'max-upload': { type: 'string' },
+  tls: { type: 'boolean' },
+  host: { type: 'string', multiple: true },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  'key-pass-file': { type: 'string' },
+  'redirect-http': { type: 'string' },
+  hsts: { type: 'boolean' },
+  h2c: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -119,6 +151,7 @@ function parse(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
   if (v.help) return { kind: 'help' };
   if (v.version) return { kind: 'version' };
 
+  if (positionals[0] === 'ca' && positionals.length === 1) return { kind: 'ca' };
   const rest = positionals[0] === 'serve' ? positionals.slice(1) : positionals;
   if (rest.length > 1) throw new UsageError(`unexpected argument "${rest[1]}": give one ROOT folder`);
   const root = rest[0] ?? '.';
@@ -170,6 +203,16 @@ function parse(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
   // Quiet silences the terminal; a log file is not the terminal, so it keeps being written.
   if (quiet && logFile === undefined) format = 'off';
 
+  const tls = tlsSpec(v);
+  if (tls === undefined) {
+    for (const flag of ['redirect-http', 'hsts'] as const) {
+      if (v[flag] !== undefined)
+        throw new UsageError(`--${flag} only applies to HTTPS: add --tls or --cert/--key`);
+    }
+  }
+  const redirectHttp =
+    v['redirect-http'] === undefined ? undefined : port('--redirect-http', v['redirect-http']);
+
   return {
     kind: 'serve',
     root,
@@ -179,11 +222,42 @@ function parse(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
     quiet,
     auth,
     uploadAuth,
+    tls,
+    redirectHttp,
+    hsts: v.hsts === true,
+    h2c: v.h2c === true,
   };
 }
 
+function tlsSpec(v: Values): TlsSpec | undefined {
+  const files = v.cert !== undefined || v.key !== undefined || v['key-pass-file'] !== undefined;
+  if (v.tls && files) throw new UsageError('--tls makes its own certificate: drop it, or drop --cert/--key');
+  if (v.host !== undefined && !v.tls) throw new UsageError('--host only applies with --tls');
+  if (v.tls) return { kind: 'local', hosts: v.host ?? [] };
+  if (!files) return undefined;
+  if (v.cert === undefined || v.key === undefined)
+    throw new UsageError('HTTPS needs both --cert FILE and --key FILE');
+  return {
+    kind: 'files',
+    cert: nonEmpty('--cert', v.cert),
+    key: nonEmpty('--key', v.key),
+    keyPassFile: v['key-pass-file'],
+  };
+}
+
+function port(flag: string, text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535)
+    throw new UsageError(`${flag} "${text}": expected a port from 1 to 65535`);
+  return n;
+}
+
 type Values = {
-  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean;
+  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof OPTIONS)[K]['type'] extends 'string'
+      ? string
+      : boolean;
 };
 
 /** node:util parseArgs, with its errors rewritten as one short line naming the flag. */

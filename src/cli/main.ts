@@ -13,12 +13,15 @@
 import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { createServer, type ServerAddress } from '../conn/server.js';
+import type { ServerOptions } from '../conn/config.js';
+import { createServer, type Server, type ServerAddress } from '../conn/server.js';
+import type { Handler } from '../handler/types.js';
 import { AccessLog } from '../log/access-log.js';
 import { type Credentials, loadHtpasswd, plainCredentials } from '../static/auth.js';
 import { withBasicAuth } from '../static/auth-wrap.js';
 import { createStaticHandler } from '../static/serve.js';
-import { type AuthSpec, parseServeArgs, type ServeCommand, USAGE } from './args.js';
+import { type AuthSpec, parseServeArgs, type ServeCommand, type TlsSpec, USAGE } from './args.js';
+import { redirectToHttps, withHsts } from './https-helpers.js';
 
 const EXIT_USAGE = 2;
 const EXIT_LISTEN = 1;
@@ -44,6 +47,9 @@ async function main(argv: string[]): Promise<void> {
     case 'serve':
       await serve(parsed);
       return;
+    case 'ca':
+      await printCa();
+      return;
     default:
       assertNever(parsed);
   }
@@ -51,34 +57,51 @@ async function main(argv: string[]): Promise<void> {
 
 async function serve(cmd: ServeCommand): Promise<void> {
   let log: AccessLog;
-  let handler: Awaited<ReturnType<typeof createStaticHandler>>;
+  let handler: Handler;
+  const options: ServerOptions = { h2c: cmd.h2c };
   try {
     await checkRoot(cmd.root);
     const [all, writes] = await Promise.all([credentials(cmd.auth), credentials(cmd.uploadAuth)]);
     const files = await createStaticHandler({ ...cmd.static, root: resolve(cmd.root) });
+    if (cmd.tls !== undefined) options.tls = await tlsOptions(cmd.tls);
     log = await openLog(cmd);
-    handler = log.wrap(withBasicAuth(files, { all, writes, realm: REALM }));
+    const guarded = withBasicAuth(files, { all, writes, realm: REALM });
+    handler = log.wrap(cmd.hsts ? withHsts(guarded) : guarded);
   } catch (err) {
     fail(err instanceof SetupError ? err.message : `${cmd.root}: ${message(err)}`, EXIT_USAGE);
     return;
   }
 
-  const server = createServer(handler);
+  const server = createServer(handler, options);
+  const servers: Server[] = [server];
   try {
     await server.listen(cmd.listen);
+    if (cmd.redirectHttp !== undefined && 'port' in cmd.listen) {
+      const address = server.address();
+      const httpsPort = 'port' in address ? address.port : 443;
+      const redirect = createServer(log.wrap(redirectToHttps(httpsPort)));
+      servers.push(redirect);
+      await redirect.listen({ port: cmd.redirectHttp, host: cmd.listen.host });
+    }
   } catch (err) {
+    await Promise.all(servers.map((s) => s.close()));
     await log.close();
     fail(message(err), EXIT_LISTEN);
     return;
   }
-  if (!cmd.quiet) process.stdout.write(`berth: serving ${cmd.root} on ${displayUrl(server.address())}\n`);
+  if (!cmd.quiet) {
+    const scheme = cmd.tls === undefined ? 'http' : 'https';
+    let line = `berth: serving ${cmd.root} on ${displayUrl(server.address(), scheme)}`;
+    const redirect = servers[1];
+    if (redirect !== undefined) line += ` (and ${displayUrl(redirect.address(), 'http')} redirecting to it)`;
+    process.stdout.write(`${line}\n`);
+  }
 
   let stopping = false;
   const stop = (): void => {
     if (stopping) process.exit(1); // a second Ctrl-C: the user does not want to wait
     stopping = true;
-    server
-      .close()
+    Promise.all(servers.map((s) => s.close()))
       .then(() => log.close())
       .then(() => process.exit(0));
   };
@@ -128,11 +151,53 @@ async function openLog(cmd: ServeCommand): Promise<AccessLog> {
   }
 }
 
-/** `http://127.0.0.1:8080`, `http://[::1]:8080`, or `unix:/path`. */
-function displayUrl(address: ServerAddress): string {
+/** `http://127.0.0.1:8080`, `https://[::1]:8443`, or `unix:/path`. */
+function displayUrl(address: ServerAddress, scheme: 'http' | 'https'): string {
   if ('path' in address) return `unix:${address.path}`;
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-  return `http://${host}:${address.port}`;
+  return `${scheme}://${host}:${address.port}`;
+}
+
+/** Certificates for the listener: files as given, or a leaf from the local CA (made on first use). */
+async function tlsOptions(spec: TlsSpec): Promise<NonNullable<ServerOptions['tls']>> {
+  try {
+    if (spec.kind === 'files') {
+      const { loadCertificateFiles } = await import('../tls/load.js');
+      const loaded = await loadCertificateFiles({
+        cert: spec.cert,
+        key: spec.key,
+        ...(spec.keyPassFile === undefined ? {} : { keyPassFile: spec.keyPassFile }),
+      });
+      return {
+        certificates: [
+          {
+            cert: loaded.cert,
+            key: loaded.key,
+            names: loaded.names,
+            ...(loaded.passphrase === undefined ? {} : { passphrase: loaded.passphrase }),
+          },
+        ],
+      };
+    }
+    // Loaded only here: the X.509 library (and its reflect polyfill) is not needed for plain HTTP.
+    const { ensureLocalCertificate } = await import('../tls/local-ca.js');
+    const local = await ensureLocalCertificate({ hosts: spec.hosts });
+    return { certificates: [{ cert: local.cert, key: local.key }] };
+  } catch (err) {
+    throw new SetupError(message(err));
+  }
+}
+
+/** `berth ca`: where the local CA certificate is and how to trust it (made if missing). */
+async function printCa(): Promise<void> {
+  try {
+    const { ensureLocalCertificate } = await import('../tls/local-ca.js');
+    const { describeLocalCa } = await import('../tls/ca-command.js');
+    const local = await ensureLocalCertificate({});
+    process.stdout.write(`${describeLocalCa(local.caCertPath)}\n`);
+  } catch (err) {
+    fail(message(err), 1);
+  }
 }
 
 function message(err: unknown): string {

@@ -3,6 +3,7 @@
  * Validated once at createServer(); connections only read it.
  */
 import { type Limits, resolveLimits } from '../wire/limits.js';
+import type { TlsOptions } from './tls-listener.js';
 
 /** Time allowed for a whole request head to arrive (slowloris defence). */
 export const HEAD_TIMEOUT_MS = 10_000;
@@ -42,6 +43,10 @@ export type ServerOptions = {
   serverHeader?: string | false;
   /** Called with handler errors (500s) and engine faults; default: one line to stderr with the stack. */
   onError?: (err: unknown) => void;
+  /** Serve HTTPS: certificates (chosen by SNI) and whether to offer HTTP/2 through ALPN. */
+  tls?: TlsOptions;
+  /** Accept cleartext HTTP/2 with prior knowledge (h2c, RFC 9113 §3.3) beside HTTP/1.1. */
+  h2c?: boolean;
 };
 
 export type EngineConfig = {
@@ -61,6 +66,8 @@ export type EngineConfig = {
   readonly writeHighWaterBytes: number;
   readonly serverHeader: string | undefined;
   readonly onError: (err: unknown) => void;
+  readonly tls: TlsOptions | undefined;
+  readonly h2c: boolean;
 };
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -99,5 +106,7 @@ export function resolveConfig(options: ServerOptions = {}): EngineConfig {
     writeHighWaterBytes: positive('writeHighWaterBytes', options.writeHighWaterBytes, WRITE_HIGH_WATER_BYTES),
     serverHeader: options.serverHeader === false ? undefined : (options.serverHeader ?? 'berth'),
     onError: options.onError ?? defaultOnError,
+    tls: options.tls,
+    h2c: options.h2c ?? false,
   });
 }

@@ -58,6 +58,7 @@ enum Wait {
 /** Body bytes buffered for a handler that is not reading them before reading is paused. */
 const BODY_HIGH_WATER_BYTES = 64 * 1024;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+const H2_PREFACE_LINE = Buffer.from('PRI * HTTP/2.0\r\n', 'latin1');
 
 /** The server side a connection reports to. */
 export interface ConnectionOwner {
@@ -68,6 +69,8 @@ export interface ConnectionOwner {
   readonly closing: boolean;
   forget(conn: Connection): void;
   reportError(err: unknown): void;
+  /** Takes over a socket that turned out to speak HTTP/2 (h2c with prior knowledge). */
+  acceptHttp2(socket: Socket): void;
 }
 
 export class Connection implements ResponseSink, BodySource {
@@ -171,6 +174,7 @@ export class Connection implements ResponseSink, BodySource {
   /** Parses buf from pos: heads, bodies, and the heads of pipelined requests after them. */
   private process(buf: Buffer, pos: number): void {
     const end = buf.length;
+    let headStart = pos;
     try {
       while (pos < end) {
         if (this.reading === Reading.Body) {
@@ -189,6 +193,7 @@ export class Connection implements ResponseSink, BodySource {
           return;
         }
         if (!this.parser.started) this.setDeadline(Wait.Head, this.config.headTimeoutMs);
+        headStart = pos;
         const head = this.parser.push(buf, pos, end);
         pos += this.parser.consumed;
         if (head === undefined) return;
@@ -196,8 +201,36 @@ export class Connection implements ResponseSink, BodySource {
         this.onHead(head);
       }
     } catch (err) {
+      if (err instanceof ParseError && err.code === 'http2-preface' && this.mayHandOver()) {
+        // The preface's first line ends at the first LF of this read (the parser judges a line
+        // when its LF arrives); HTTP/2 gets that line back, then everything after it.
+        const lineEnd = buf.indexOf(0x0a, headStart) + 1;
+        this.handOverToHttp2(Buffer.concat([H2_PREFACE_LINE, buf.subarray(lineEnd)]));
+        return;
+      }
       this.onReadError(err);
     }
+  }
+
+  /** h2c with prior knowledge (RFC 9113 §3.3): only as the very first thing on a connection. */
+  private mayHandOver(): boolean {
+    return this.config.h2c && this.requests === 0 && this.owed === 0;
+  }
+
+  private handOverToHttp2(bytes: Buffer): void {
+    const socket = this.socket;
+    socket.removeListener('data', onSocketData);
+    socket.removeListener('drain', onSocketDrain);
+    socket.removeListener('end', onSocketEnd);
+    socket.removeListener('error', onSocketError);
+    socket.removeListener('close', onSocketClose);
+    this.reading = Reading.Closed;
+    this.ended = true;
+    this.deadline = 0;
+    this.owner.forget(this);
+    socket.pause();
+    socket.unshift(bytes);
+    this.owner.acceptHttp2(socket);
   }
 
   private onHead(head: RequestHead): void {

@@ -4,11 +4,18 @@
  * request costs no timer of its own.
  */
 import { existsSync, unlinkSync } from 'node:fs';
+import http2 from 'node:http2';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Handler } from '../handler/types.js';
 import { type EngineConfig, resolveConfig, type ServerOptions } from './config.js';
 import { Connection, type ConnectionOwner } from './connection.js';
+import { createHttp2Handler } from './h2-exchange.js';
 import { ListenError } from './listen-errors.js';
+import { secureServerOptions } from './tls-listener.js';
+
+/** An HTTP/2 session with no stream for this long is closed (GOAWAY). */
+const HTTP2_IDLE_TIMEOUT_MS = 120_000;
 
 export type ListenOptions =
   | { readonly port: number; readonly host?: string; readonly backlog?: number }
@@ -23,6 +30,9 @@ export class Server implements ConnectionOwner {
   closing = false;
   private readonly connections = new Set<Connection>();
   private readonly net: net.Server;
+  /** Made on the first HTTP/2 connection (ALPN h2, or h2c with prior knowledge). */
+  private h2: http2.Http2Server | undefined = undefined;
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
   private sweepTimer: NodeJS.Timeout | undefined = undefined;
   private listened: ServerAddress | undefined = undefined;
   private closed: Promise<void> | undefined = undefined;
@@ -32,13 +42,26 @@ export class Server implements ConnectionOwner {
   constructor(handler: Handler, options: ServerOptions = {}) {
     this.handler = handler;
     this.config = resolveConfig(options);
-    this.net = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    const tlsOptions = this.config.tls;
+    this.net =
+      tlsOptions === undefined
+        ? net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket))
+        : tls.createServer({ ...secureServerOptions(tlsOptions), allowHalfOpen: true }, (socket) =>
+            this.acceptSecure(socket),
+          );
+    // A failed handshake is the client's problem (a scanner, a wrong CA): drop it quietly.
+    this.net.on('tlsClientError', (_err, socket) => socket.destroy());
     this.net.maxConnections = this.config.maxConnections;
   }
 
-  /** Number of open client connections. */
+  /** Number of open client connections (HTTP/2 sessions included). */
   get connectionCount(): number {
-    return this.connections.size;
+    return this.connections.size + this.sessions.size;
+  }
+
+  /** Whether the listener speaks TLS (for URLs: https). */
+  get secure(): boolean {
+    return this.config.tls !== undefined;
   }
 
   /**
@@ -87,9 +110,10 @@ export class Server implements ConnectionOwner {
       let listenerClosed = !this.net.listening;
       const deadline = setTimeout(() => {
         for (const conn of this.connections) conn.destroy();
+        for (const session of this.sessions) session.destroy();
       }, this.config.closeTimeoutMs);
       this.whenIdle = () => {
-        if (!listenerClosed || this.connections.size > 0) return;
+        if (!listenerClosed || this.connections.size > 0 || this.sessions.size > 0) return;
         this.whenIdle = undefined;
         clearTimeout(deadline);
         this.stopSweep();
@@ -102,6 +126,8 @@ export class Server implements ConnectionOwner {
         });
       }
       for (const conn of this.connections) conn.shutdown();
+      // GOAWAY: open streams finish, no new ones start (RFC 9113 §6.8).
+      for (const session of this.sessions) session.close();
       this.whenIdle();
     });
     return this.closed;
@@ -119,6 +145,41 @@ export class Server implements ConnectionOwner {
   forget(conn: Connection): void {
     this.connections.delete(conn);
     if (this.connections.size === 0) this.whenIdle?.();
+  }
+
+  /** ALPN decides: `h2` goes to HTTP/2, anything else (`http/1.1`, none) to the HTTP/1.1 engine. */
+  private acceptSecure(socket: tls.TLSSocket): void {
+    if (socket.alpnProtocol === 'h2') this.acceptHttp2(socket);
+    else this.accept(socket);
+  }
+
+  /**
+   * Hands a socket to HTTP/2. For h2c the connection has already read the preface: it puts the
+   * bytes back (socket.unshift) and node:http2 reads what is buffered before the socket.
+   */
+  acceptHttp2(socket: net.Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.http2Server().emit('connection', socket);
+  }
+
+  private http2Server(): http2.Http2Server {
+    if (this.h2 !== undefined) return this.h2;
+    const h2 = http2.createServer({ maxSessionMemory: 16 });
+    h2.on('request', createHttp2Handler(this.handler, this.config));
+    h2.on('session', (session) => {
+      this.sessions.add(session);
+      session.on('close', () => {
+        this.sessions.delete(session);
+        if (this.sessions.size === 0) this.whenIdle?.();
+      });
+      session.on('error', () => session.destroy());
+    });
+    h2.setTimeout(HTTP2_IDLE_TIMEOUT_MS);
+    this.h2 = h2;
+    return h2;
   }
 
   reportError(err: unknown): void {
