@@ -96,6 +96,8 @@ export class Connection implements ResponseSink, BodySource {
   private discarding = false;
   private discarded = 0;
   private continueOwed: ServerRequest | undefined = undefined;
+  /** A CONNECT or Upgrade request whose answer decides whether the bytes after it are HTTP. */
+  private switching: ServerResponse | undefined = undefined;
   private readonly output: OutputBatch;
   private peerAddress: string | undefined = undefined;
   private peerPort = 0;
@@ -245,6 +247,12 @@ export class Connection implements ResponseSink, BodySource {
     const res = new ServerResponse(this, head.method === 'HEAD', head.version === '1.0', keepAlive);
     res.request = req;
     this.enqueue(res);
+    // CONNECT (RFC 9110 §9.3.6) and Upgrade (RFC 9110 §7.8): what follows may be tunnel bytes,
+    // so nothing more is parsed until the handler has answered.
+    if (head.method === 'CONNECT' || (head.facts.connectionUpgrade && head.facts.hasUpgrade)) {
+      this.switching = res;
+      res.tunnel = head.method === 'CONNECT';
+    }
     if (hasBody) {
       this.reading = Reading.Body;
       this.bodyReq = req;
@@ -374,6 +382,12 @@ export class Connection implements ResponseSink, BodySource {
 
   finished(res: ServerResponse): void {
     res.isFinished = true;
+    if (res === this.switching) {
+      // Answered without taking over: an Upgrade goes on as HTTP; after a refused CONNECT the
+      // client may already have sent tunnel bytes, so the connection closes (RFC 9110 §9.3.6).
+      this.switching = undefined;
+      if (res.tunnel) this.closing = true;
+    }
     const req = res.request;
     if (req !== undefined && req === this.bodyReq) {
       // The response is complete but its body is still arriving: read and drop the rest, within
@@ -392,6 +406,38 @@ export class Connection implements ResponseSink, BodySource {
     res.aborted = true;
     this.output.flush();
     this.destroy();
+  }
+
+  async takeOver(res: ServerResponse): Promise<{ socket: Socket; head: Buffer }> {
+    // Let the read that carried the request finish first: the bytes after it are stashed then.
+    await Promise.resolve();
+    const status = res.statusCode;
+    const allowed = res === this.switching && (res.tunnel ? status >= 200 && status < 300 : status === 101);
+    if (!allowed || res !== this.first || this.ended) {
+      throw new Error(
+        'takeOver() needs a 2xx answer to CONNECT or a 101 to an Upgrade request, before any body',
+      );
+    }
+    this.switching = undefined;
+    res.sendBareHead();
+    const head = this.stash ?? Buffer.alloc(0);
+    this.stash = undefined;
+    this.output.flush();
+    const socket = this.socket;
+    socket.removeListener('data', onSocketData);
+    socket.removeListener('drain', onSocketDrain);
+    socket.removeListener('end', onSocketEnd);
+    socket.removeListener('error', onSocketError);
+    socket.removeListener('close', onSocketClose);
+    this.reading = Reading.Closed;
+    this.ended = true;
+    this.deadline = 0;
+    this.dequeue();
+    this.owner.forget(this);
+    socket.pause();
+    // The bytes that reach the socket from now on are the tunnel's: pauses made for HTTP no longer apply.
+    this.paused = 0;
+    return { socket, head };
   }
 
   backedUp(res: ServerResponse): boolean {
@@ -454,6 +500,7 @@ export class Connection implements ResponseSink, BodySource {
    */
   private mustWait(): boolean {
     return (
+      this.switching !== undefined ||
       this.owed >= this.config.maxPipelined ||
       (this.paused & Pause.Write) !== 0 ||
       this.output.bytes + this.socket.writableLength > this.config.writeHighWaterBytes

@@ -24,7 +24,7 @@
  * - A status outside 200–599 cannot be a final h2 response (node enforces it): RangeError.
  */
 import http2 from 'node:http2';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { HttpError } from '../handler/http-error.js';
 import type {
   CookieOptions,
@@ -429,6 +429,11 @@ export class H2Response implements Response {
       if (!CONNECTION_SPECIFIC.has(key)) fields[key] = value;
     }
     this.raw.addTrailers(fields);
+  }
+
+  /** HTTP/2 has no connection to take over (extended CONNECT is not supported). */
+  takeOver(): Promise<{ socket: Duplex; head: Buffer }> {
+    return Promise.reject(new Error('takeOver() is not available over HTTP/2'));
   }
 
   setCookie(name: string, value: string, options?: CookieOptions): this {

@@ -3,7 +3,7 @@
  * head goes out (RFC 9112 §6.3 from the sender's side), writes the head straight into the shared
  * slab, and hands byte views to its ResponseSink (the Connection), which keeps them in request order.
  */
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { CookieOptions, HeaderValue, Response } from '../handler/types.js';
 import { serializeSetCookie } from '../http/cookies.js';
 import { httpDate } from '../http/date.js';
@@ -23,6 +23,8 @@ export interface ResponseSink {
   abort(res: ServerResponse, reason: Error): void;
   /** Whether the writer should wait for 'drain' before writing more. */
   backedUp(res: ServerResponse): boolean;
+  /** Detaches the socket after res's head (see Response.takeOver). */
+  takeOver(res: ServerResponse): Promise<{ socket: Duplex; head: Buffer }>;
   /** Asked when the head goes out: false when the connection must close after this response. */
   mayKeepAlive(res: ServerResponse): boolean;
   /** The Server field value, or undefined to send none. */
@@ -83,6 +85,8 @@ export class ServerResponse implements Response {
   /** Connection bookkeeping: bytes held back while earlier responses are still being written. */
   held: Buffer[] | undefined = undefined;
   heldBytes = 0;
+  /** The request is CONNECT: a 2xx answer starts a tunnel and carries no framing (RFC 9110 §9.3.6). */
+  tunnel = false;
   /** Connection bookkeeping: the response owed after this one. */
   next: ServerResponse | undefined = undefined;
   /** Connection bookkeeping: end() has handed over the last byte. */
@@ -278,6 +282,17 @@ export class ServerResponse implements Response {
     for (const name of Object.keys(trailers)) this.trailers.push([name, trailers[name]!]);
   }
 
+  takeOver(): Promise<{ socket: Duplex; head: Buffer }> {
+    return this.sink.takeOver(this);
+  }
+
+  /** Sends the head alone (for takeOver): 101, or 2xx to CONNECT, have no body. */
+  sendBareHead(): void {
+    if (this.headState !== 2) this.sendHead(undefined, undefined);
+    this.ended = true;
+    this.isFinished = true;
+  }
+
   setCookie(name: string, value: string, options?: CookieOptions): this {
     const line = serializeSetCookie(name, value, options);
     const existing = this.getHeader('set-cookie');
@@ -323,7 +338,8 @@ export class ServerResponse implements Response {
     const w = slabWriter;
     w.begin(1024);
     w.latin1(statusLine(status, this.statusMessage));
-    const noBody = this.isHead || status < 200 || status === 204 || status === 304;
+    const noBody =
+      this.isHead || status < 200 || status === 204 || status === 304 || (this.tunnel && status < 300);
     let userLength: number | undefined;
     let userChunked = false;
     const keys = this.keys;
@@ -352,6 +368,9 @@ export class ServerResponse implements Response {
             userChunked = true;
             continue;
           case 'connection':
+            // 101 carries the handler's `Connection: Upgrade` (RFC 9110 §7.8); otherwise the
+            // engine writes Connection itself and only notes a close.
+            if (status === 101) break;
             if (String(value).toLowerCase().includes('close')) this.keepAlive = false;
             continue;
           case 'date':
@@ -395,7 +414,9 @@ export class ServerResponse implements Response {
       this.body = Body.Close;
       this.keepAlive = false;
     }
-    if (!this.keepAlive) w.latin1('Connection: close\r\n');
+    if ((this.tunnel && status < 300) || status === 101) {
+      // A tunnel's head ends the HTTP exchange: no Connection field, nothing after it but bytes.
+    } else if (!this.keepAlive) w.latin1('Connection: close\r\n');
     else if (this.http10) w.latin1('Connection: keep-alive\r\n');
     w.latin1('\r\n');
     this.headState = 2;

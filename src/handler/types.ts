@@ -3,7 +3,7 @@
  * No implementation lives here: conn/ implements Request and Response, handlers consume them.
  * The names follow node:http on purpose, so Node code reads naturally on Berth.
  */
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { SerializeOptions } from 'cookie';
 
 /** A header value as handlers set it: numbers are written in decimal, arrays as repeated fields. */
@@ -76,6 +76,13 @@ export interface Response {
   addTrailers(trailers: Readonly<Record<string, string>>): void;
   /** Appends a Set-Cookie field (serialized per RFC 6265 by the `cookie` package). */
   setCookie(name: string, value: string, options?: CookieOptions): this;
+  /**
+   * Takes the connection over, for a tunnel (a 2xx to CONNECT, RFC 9110 §9.3.6) or a protocol
+   * switch (101, RFC 9110 §15.2.2): sends the head as set (no body framing), then hands over the
+   * raw socket, paused, with the bytes the client already sent past the request (`head`). The
+   * engine never touches the socket again. Rejects for any other request or status, or over HTTP/2.
+   */
+  takeOver(): Promise<{ socket: Duplex; head: Buffer }>;
   on(event: 'drain' | 'close', listener: () => void): this;
   once(event: 'drain' | 'close', listener: () => void): this;
   off(event: 'drain' | 'close', listener: () => void): this;
