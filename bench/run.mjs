@@ -9,15 +9,19 @@
 // response, warm each up, then run wrk (pinned to the client core) in alternating rounds
 // (A B C A B C …) so drift on the machine spreads over all targets; the table shows the median
 // round per target. The idle scenario measures server memory per idle keep-alive connection. The
-// static scenarios serve random files from a temp folder (static-files.mjs) removed at exit.
+// static scenarios serve random files from a temp folder (static-files.mjs) removed at exit. The
+// TLS scenarios load over https (certificate from tls-cert.mjs), with h2load for HTTP/2.
 // Markdown tables go to stdout, progress to stderr, everything to bench/results/latest.json.
 // Children are stopped at the end, on error and on SIGINT (see child-processes.mjs).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
+import { connect as connectHttp2 } from 'node:http2';
+import { get as getHttps } from 'node:https';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { canPin, stopChildrenOnExit } from './child-processes.mjs';
+import { h2loadUnavailable, runH2load } from './h2load.mjs';
 import { measureIdleMemory } from './idle-memory.mjs';
 import { formatIdleTable, formatWrkTable } from './report.mjs';
 import { scenarios } from './scenarios.mjs';
@@ -104,8 +108,10 @@ async function runWrkScenario(scenario) {
     note: scenario.note,
     latencyValid: scenario.latencyValid ?? true,
     bodyBytes: scenario.bodyBytes,
+    client: scenario.client ?? 'wrk',
+    tls: Boolean(scenario.tls),
   };
-  const missing = wrkUnavailable();
+  const missing = scenario.client === 'h2load' ? h2loadUnavailable() : wrkUnavailable();
   if (missing) {
     progress(`${scenario.name}: skipped, ${missing}`);
     return { ...base, skipped: missing, targets: [] };
@@ -114,16 +120,25 @@ async function runWrkScenario(scenario) {
   const entries = [];
   for (const target of scenario.targets) entries.push(await startTarget(target, scenario));
   const running = () => entries.filter((e) => e.instance && !e.error);
+  const url = (entry) => targetUrl(scenario, entry.instance.port);
   const load = (entry, seconds) =>
-    runWrk({
-      url: `http://127.0.0.1:${entry.instance.port}${scenario.path}`,
-      threads: scenario.threads,
-      connections: scenario.connections,
-      seconds,
-      script: scenario.script ? `${BENCH_DIR}${scenario.script}` : undefined,
-      scriptArgs: scenario.scriptArgs,
-      cpu: settings.cpus.client,
-    });
+    scenario.client === 'h2load'
+      ? runH2load({
+          url: url(entry),
+          clients: scenario.clients,
+          streams: scenario.streams,
+          seconds,
+          cpu: settings.cpus.client,
+        })
+      : runWrk({
+          url: url(entry),
+          threads: scenario.threads,
+          connections: scenario.connections,
+          seconds,
+          script: scenario.script ? `${BENCH_DIR}${scenario.script}` : undefined,
+          scriptArgs: scenario.scriptArgs,
+          cpu: settings.cpus.client,
+        });
   const attempt = async (entry, work) => {
     try {
       await work();
@@ -187,7 +202,16 @@ async function startTarget(target, scenario) {
   }
   try {
     entry.instance = await target.start({ cpu: settings.cpus.server, fdLimit: SERVER_FD_LIMIT });
-    await checkResponse(`http://127.0.0.1:${entry.instance.port}${scenario.path}`, scenario.expect);
+    const checked = await checkResponse(targetUrl(scenario, entry.instance.port), scenario.expect, {
+      ca: await scenario.tls?.ca(),
+      h2: scenario.client === 'h2load',
+    });
+    if (checked.tls) {
+      entry.checkedTls = checked.tls;
+      progress(
+        `  ${target.name}: ${checked.statusCode}, ${checked.body.length} bytes, ${formatTls(checked.tls)}`,
+      );
+    }
   } catch (error) {
     entry.error = error.message;
     progress(`  ${target.name}: failed to start: ${error.message}`);
@@ -237,33 +261,91 @@ async function runIdleScenario(scenario) {
   };
 }
 
+function targetUrl(scenario, port) {
+  return `${scenario.tls ? 'https' : 'http'}://127.0.0.1:${port}${scenario.path}`;
+}
+
 /**
- * GETs `url` once (no Accept-Encoding) and throws unless the response is as `expect` says: `status`;
- * `body`, a string or a function returning a Buffer, equal to the body; `length`, equal to both the
- * Content-Length header and the bytes received. A Content-Encoding also fails the check.
+ * GETs `url` once (no Accept-Encoding), over HTTP/2 when `h2` (TLS with ALPN h2), else HTTP/1.1
+ * (TLS without ALPN for https, as wrk connects), trusting only `ca` for https. Resolves with
+ * `{ statusCode, headers, body, tls }` (`tls`: protocol, cipher, ALPN; undefined for http) and
+ * throws unless the response is as `expect` says: `status`; `body`, a string or a function
+ * returning a Buffer, equal to the body; `length`, equal to both the Content-Length header and the
+ * bytes received. A Content-Encoding also fails the check.
  */
-function checkResponse(url, expect) {
+async function checkResponse(url, expect, { ca, h2 = false } = {}) {
+  const what = `GET ${url}${h2 ? ' (h2)' : ''}`;
+  let response;
+  try {
+    response = await (h2 ? fetchHttp2(url, ca) : fetchHttp1(url, ca));
+  } catch (error) {
+    throw new Error(`${what}: ${error.message}`);
+  }
+  const problem = responseProblem(response, expect);
+  if (problem) throw new Error(`${what}: ${problem}`);
+  return response;
+}
+
+function fetchHttp1(url, ca) {
+  const tls = url.startsWith('https:');
   return new Promise((resolve, reject) => {
-    const request = get(url, { agent: false, timeout: CHECK_TIMEOUT_MS }, (response) => {
+    const options = { agent: false, timeout: CHECK_TIMEOUT_MS, ...(tls ? { ca } : {}) };
+    const request = (tls ? getHttps : get)(url, options, (response) => {
       const chunks = [];
       response.on('data', (chunk) => chunks.push(chunk));
-      response.on('end', () => {
-        const problem = responseProblem(response, Buffer.concat(chunks), expect);
-        if (problem) reject(new Error(`GET ${url}: ${problem}`));
-        else resolve();
-      });
+      response.on('end', () =>
+        resolve({
+          statusCode: response.statusCode,
+          headers: response.headers,
+          body: Buffer.concat(chunks),
+          tls: tls ? tlsInfo(response.socket, response.socket.alpnProtocol) : undefined,
+        }),
+      );
       response.on('error', reject);
     });
-    request.on('timeout', () =>
-      request.destroy(new Error(`GET ${url}: no response in ${CHECK_TIMEOUT_MS} ms`)),
-    );
+    request.on('timeout', () => request.destroy(new Error(`no response in ${CHECK_TIMEOUT_MS} ms`)));
     request.on('error', reject);
   });
 }
 
+function fetchHttp2(url, ca) {
+  const { origin, pathname, search } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const session = connectHttp2(origin, { ca });
+    const fail = (error) => {
+      session.destroy();
+      reject(error);
+    };
+    session.on('error', fail);
+    session.setTimeout(CHECK_TIMEOUT_MS, () => fail(new Error(`no response in ${CHECK_TIMEOUT_MS} ms`)));
+    const stream = session.request({ ':path': `${pathname}${search}` });
+    let headers = {};
+    const chunks = [];
+    stream.on('response', (received) => {
+      headers = received;
+    });
+    stream.on('data', (chunk) => chunks.push(chunk));
+    stream.on('end', () => {
+      const tls = tlsInfo(session.socket, session.alpnProtocol);
+      session.close();
+      resolve({ statusCode: headers[':status'], headers, body: Buffer.concat(chunks), tls });
+    });
+    stream.on('error', fail);
+    stream.end();
+  });
+}
+
+/** What a TLS socket negotiated, in h2load's terms (OpenSSL names). */
+function tlsInfo(socket, alpn) {
+  return { protocol: socket.getProtocol(), cipher: socket.getCipher()?.name, alpn: alpn || 'none' };
+}
+
+function formatTls({ protocol, cipher, alpn }) {
+  return `${protocol} ${cipher}, ALPN ${alpn}`;
+}
+
 /** Undefined when the response matches `expect`, else what is wrong. */
-function responseProblem(response, body, expect) {
-  const { statusCode, headers } = response;
+function responseProblem({ statusCode, headers, body }, expect) {
   if (statusCode !== expect.status) {
     return `expected status ${expect.status}, got ${statusCode} "${clip(body.toString('utf8'))}"`;
   }
@@ -293,6 +375,15 @@ function notesFor(scenario) {
   const notes = [];
   if (scenario.note) notes.push(`${scenario.name}: ${scenario.note}`);
   if (scenario.skipped) notes.push(`${scenario.name}: skipped, ${scenario.skipped}`);
+  if (scenario.tls) {
+    // h2load reports what its clients negotiated; wrk reports nothing, so the check's is shown.
+    const seen = scenario.targets.flatMap((t) => {
+      const tls = t.rounds?.find((r) => r.tls)?.tls;
+      if (tls) return [`${t.name} ${formatTls(tls)} (${scenario.client})`];
+      return t.checkedTls ? [`${t.name} ${formatTls(t.checkedTls)} (harness check)`] : [];
+    });
+    if (seen.length > 0) notes.push(`${scenario.name}: negotiated: ${seen.join('; ')}`);
+  }
   for (const t of scenario.targets) {
     const where = `${scenario.name} / ${t.name}`;
     if (t.skipped) notes.push(`${where}: skipped, ${t.skipped}`);

@@ -6,9 +6,13 @@
 // `bodyBytes` (wrk: adds a MiB/s column, body bytes × req/s), `goals` (wrk: least ratio per target).
 // `expect` is what the one checked response must be: `status`, and `body` (a string, or a function
 // returning a Buffer) and/or `length` (the Content-Length header and the bytes received).
+// Load over TLS: `tls: { ca }` (a function resolving with the CA the check trusts) makes the URLs
+// https; `client: 'h2load'` (with `clients`, `streams`) loads over h2 instead of wrk, and the check
+// then speaks h2 too.
 import { resolve } from 'node:path';
 import { STATIC_FILES, staticFileBytes, staticRoot } from './static-files.mjs';
 import { nginxTarget, nodeScriptTarget } from './targets.mjs';
+import { benchCertificate } from './tls-cert.mjs';
 
 const HELLO_BODY = 'Hello, World!';
 
@@ -32,14 +36,12 @@ const berthStatic = nodeScriptTarget(
     : 'servers/berth-static.mjs',
   rootArg,
 );
-const nginxStatic = nginxTarget(
-  'nginx',
-  () => `root ${staticRoot()};
+const nginxStaticLocation = () => `root ${staticRoot()};
       default_type application/octet-stream;
       sendfile on;
       tcp_nopush on;
-      open_file_cache max=100;`,
-);
+      open_file_cache max=100;`;
+const nginxStatic = nginxTarget('nginx', nginxStaticLocation);
 const sirvStatic = nodeScriptTarget('sirv', 'servers/sirv-static.mjs', rootArg);
 const httpServerStatic = nodeScriptTarget('http-server', 'servers/http-server-static.mjs', rootArg);
 
@@ -60,6 +62,31 @@ function staticScenario({ name, file, connections, goal, note }) {
     goals: { berth: goal },
     threads: 1,
     connections,
+  };
+}
+
+/** Static files over HTTPS (h2 and http/1.1 by ALPN on one port), with one certificate for both. */
+const berthTls = nodeScriptTarget('berth', 'servers/berth-tls.mjs', {
+  args: async () => [staticRoot(), (await benchCertificate()).dataDir],
+});
+const nginxTls = nginxTarget('nginx', nginxStaticLocation, { tls: benchCertificate });
+
+/** GET /1k.bin over TLS from Berth and nginx; `goals.berth` is the least Berth/nginx req/s ratio. */
+function tlsScenario({ name, description, ...load }) {
+  const file = '1k.bin';
+  const size = STATIC_FILES[file];
+  return {
+    name,
+    group: 'tls',
+    kind: 'wrk',
+    description: `GET /${file} (${size.toLocaleString('en-US')} random bytes) over TLS, ${description}`,
+    targets: [berthTls, nginxTls],
+    baseline: 'nginx',
+    path: `/${file}`,
+    tls: { ca: async () => (await benchCertificate()).caCert },
+    expect: { status: 200, length: size, body: () => staticFileBytes(file) },
+    goals: { berth: 0.5 },
+    ...load,
   };
 }
 
@@ -114,5 +141,19 @@ export const scenarios = [
     connections: 8,
     goal: 0.5,
     note: 'MiB/s counts body bytes only (req/s × 10 MiB); 8 connections, so at most 80 MiB in flight',
+  }),
+  tlsScenario({
+    name: 'tls-h2',
+    description: 'HTTP/2 (ALPN h2): h2load, 16 connections × 10 streams',
+    note: "p50/p99 from h2load's per-request log (time to the end of each stream's response)",
+    client: 'h2load',
+    clients: 16,
+    streams: 10,
+  }),
+  tlsScenario({
+    name: 'tls-h1',
+    description: 'HTTP/1.1 (no ALPN): wrk, keep-alive, 64 connections',
+    threads: 1,
+    connections: 64,
   }),
 ];

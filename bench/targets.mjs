@@ -1,7 +1,7 @@
 // Servers under test. A target is `{ name, start(options) }`; `start` resolves with a running
 // instance `{ name, port, memory?, stop }` or rejects with the server's stderr. Scenarios build
 // their targets from the two factories below, so a new scenario (static files, TLS, proxy, cache)
-// only needs its own server script (plus arguments) or nginx `location` body.
+// only needs its own server script (plus arguments) or nginx `location` body (plus `tls`).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -26,7 +26,8 @@ const HOST = '127.0.0.1';
 /**
  * A node server script (path relative to bench/, or absolute) that prints its port as its first
  * stdout line and calls answerHarness(). Runs with --expose-gc so memory samples follow a full GC.
- * `args` (an array, or a function returning one, called at each start) follow the script path.
+ * `args` (an array, or a function returning one or a promise of one, called at each start) follow
+ * the script path.
  */
 export function nodeScriptTarget(name, script, { args = [] } = {}) {
   const path = resolve(BENCH_DIR, script);
@@ -35,7 +36,7 @@ export function nodeScriptTarget(name, script, { args = [] } = {}) {
     describe: () => script,
     unavailable: () => undefined,
     async start({ cpu, fdLimit }) {
-      const extra = typeof args === 'function' ? args() : args;
+      const extra = typeof args === 'function' ? await args() : args;
       const argv = withFdLimit(fdLimit, pinned(cpu, [process.execPath, '--expose-gc', path, ...extra]));
       const handle = spawnChild(argv, { ipc: true });
       try {
@@ -59,21 +60,42 @@ export function nodeScriptTarget(name, script, { args = [] } = {}) {
 /**
  * nginx with one worker from bench/nginx.conf; `location` is the body of `location / { … }`, or a
  * function returning it, called at each start (for paths made at run time, e.g. a `root`).
- * Unavailable (skipped, with a note) when no nginx binary is found; BENCH_NGINX names one.
+ * `tls` (optional), a function resolving with `{ cert, key }` (PEM), makes the server HTTPS with
+ * HTTP/2 beside HTTP/1.1 through ALPN: the PEM goes into the temp dir, TLSv1.2 and v1.3 only.
+ * Unavailable (skipped, with a note) when no nginx binary is found, or for `tls` when it lacks
+ * the ssl or http_v2 module; BENCH_NGINX names one.
  */
-export function nginxTarget(name, location) {
+export function nginxTarget(name, location, { tls } = {}) {
   const body = () => (typeof location === 'function' ? location() : location);
   return {
     name,
-    describe: () => `nginx: ${body().replace(/\s+/g, ' ')}`,
-    unavailable: () => (findNginx() ? undefined : 'nginx not found (apt-get install nginx-light)'),
+    describe: () =>
+      `nginx${tls ? ` ${nginxVersion()?.join('.')} ${listenFlags().trim()}` : ''}: ${body().replace(/\s+/g, ' ')}`,
+    unavailable: () => {
+      if (!findNginx()) return 'nginx not found (apt-get install nginx-light)';
+      if (tls && !nginxHasTls())
+        return 'nginx lacks http_ssl_module or http_v2_module (apt-get install nginx-full)';
+      return undefined;
+    },
     async start({ cpu }) {
       const location = body();
       const dir = mkdtempSync(join(tmpdir(), 'berth-bench-nginx-'));
       const removeDir = removeDirLater(dir);
       const port = await freePort();
       const template = readFileSync(join(BENCH_DIR, 'nginx.conf'), 'utf8');
-      const values = { dir, port: String(port), location };
+      const values = { dir, port: String(port), location, listen: '', server: '' };
+      if (tls) {
+        const { cert, key } = await tls();
+        writeFileSync(join(dir, 'cert.pem'), cert, { mode: 0o600 });
+        writeFileSync(join(dir, 'key.pem'), key, { mode: 0o600 });
+        values.listen = listenFlags();
+        values.server = [
+          `ssl_certificate ${dir}/cert.pem;`,
+          `ssl_certificate_key ${dir}/key.pem;`,
+          'ssl_protocols TLSv1.2 TLSv1.3;',
+          ...(http2Directive() ? ['http2 on;'] : []),
+        ].join('\n    ');
+      }
       const config = template.replace(/\{\{(\w+)\}\}/g, (_, key) => values[key]);
       writeFileSync(join(dir, 'nginx.conf'), config);
       const argv = pinned(cpu, [
@@ -100,6 +122,39 @@ export function nginxTarget(name, location) {
       }
     },
   };
+}
+
+/**
+ * nginx 1.25.1 moved HTTP/2 from `listen … http2` (now deprecated) to the `http2 on;` directive;
+ * older ones (Debian 12 has 1.22) only know the listen flag.
+ */
+function http2Directive() {
+  const [major, minor, patch] = nginxVersion() ?? [0, 0, 0];
+  return major > 1 || (major === 1 && (minor > 25 || (minor === 25 && patch >= 1)));
+}
+
+function listenFlags() {
+  return http2Directive() ? ' ssl' : ' ssl http2';
+}
+
+/** `nginx -V` output (version and configure arguments, on stderr), read once. */
+let nginxBuild;
+function nginxBuildInfo() {
+  const path = findNginx();
+  if (!path) return '';
+  nginxBuild ??= spawnSync(path, ['-V'], { encoding: 'utf8' }).stderr ?? '';
+  return nginxBuild;
+}
+
+/** [major, minor, patch], or undefined when `nginx -V` names none. */
+function nginxVersion() {
+  const match = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(nginxBuildInfo());
+  return match ? match.slice(1).map(Number) : undefined;
+}
+
+function nginxHasTls() {
+  const info = nginxBuildInfo();
+  return info.includes('--with-http_ssl_module') && info.includes('--with-http_v2_module');
 }
 
 let nginxPath;
