@@ -3,6 +3,8 @@
  * The CLI (`berth serve`) and, later, the config file build this same shape.
  */
 
+import type { Handler } from '../handler/types.js';
+
 export type DotfilesPolicy = 'ignore' | 'deny' | 'allow';
 
 export type StaticOptions = {
@@ -28,6 +30,11 @@ export type StaticOptions = {
   maxUploadBytes?: number;
   /** Bytes of small files kept in memory (default 64 MiB); 0 disables the cache. */
   memoryCacheBytes?: number;
+  /**
+   * Where requests go that are not for a file: GET/HEAD of a missing path and methods the file
+   * server does not handle (POST to /api, …). The everyday "static + API" setup (`--fallback-proxy`).
+   */
+  fallback?: Handler | undefined;
 };
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;

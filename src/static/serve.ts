@@ -69,6 +69,7 @@ export async function createStaticHandler(options: StaticOptions): Promise<Handl
     cache: new FileCache(config.memoryCacheBytes),
     directory: (dir) => directories.peek(dir) ?? directories.get(dir),
   };
+  const fallback = options.fallback;
   const allow = config.upload ? 'GET, HEAD, OPTIONS, PUT, DELETE' : 'GET, HEAD, OPTIONS';
 
   const handler: Handler = async (req, res) => {
@@ -76,7 +77,7 @@ export async function createStaticHandler(options: StaticOptions): Promise<Handl
     switch (req.method) {
       case 'GET':
       case 'HEAD':
-        await serveRead(req, res, config, resolutions, ctx);
+        await serveRead(req, res, config, resolutions, ctx, fallback);
         return;
       case 'OPTIONS':
         res.statusCode = 204;
@@ -106,6 +107,7 @@ export async function createStaticHandler(options: StaticOptions): Promise<Handl
         }
         break;
     }
+    if (fallback !== undefined) return fallback(req, res);
     // RFC 9110 §15.5.6: 405 lists the methods the resource does support.
     throw new HttpError(405, `${req.method} is not allowed here`, { headers: { Allow: allow } });
   };
@@ -136,6 +138,7 @@ async function serveRead(
   config: StaticConfig,
   resolutions: LookupCache<Resolution>,
   ctx: SendContext,
+  fallback: Handler | undefined,
 ): Promise<void> {
   const target = req.url;
   const query = target.indexOf('?');
@@ -172,6 +175,7 @@ async function serveRead(
       res.end();
       return;
     case 'not-found':
+      if (fallback !== undefined) return fallback(req, res);
       if (config.spa && acceptsHtml(req)) {
         const index = await resolutions.get('/index.html');
         if (index.kind === 'file') {
