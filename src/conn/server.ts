@@ -33,6 +33,7 @@ export class Server implements ConnectionOwner {
   /** Made on the first HTTP/2 connection (ALPN h2, or h2c with prior knowledge). */
   private h2: http2.Http2Server | undefined = undefined;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly handshaking = new Set<net.Socket>();
   private sweepTimer: NodeJS.Timeout | undefined = undefined;
   private listened: ServerAddress | undefined = undefined;
   private closed: Promise<void> | undefined = undefined;
@@ -46,11 +47,25 @@ export class Server implements ConnectionOwner {
     this.net =
       tlsOptions === undefined
         ? net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket))
-        : tls.createServer({ ...secureServerOptions(tlsOptions), allowHalfOpen: true }, (socket) =>
-            this.acceptSecure(socket),
+        : tls.createServer(
+            // A handshake that stalls is cut like a request head that stalls.
+            {
+              ...secureServerOptions(tlsOptions),
+              allowHalfOpen: true,
+              handshakeTimeout: this.config.headTimeoutMs,
+            },
+            (socket) => this.acceptSecure(socket),
           );
     // A failed handshake is the client's problem (a scanner, a wrong CA): drop it quietly.
     this.net.on('tlsClientError', (_err, socket) => socket.destroy());
+    if (tlsOptions !== undefined) {
+      // Sockets still in their handshake belong to no connection yet: keep them, so close() can
+      // cut them instead of waiting for the handshake timeout.
+      this.net.on('connection', (socket: net.Socket) => {
+        this.handshaking.add(socket);
+        socket.once('close', () => this.handshaking.delete(socket));
+      });
+    }
     this.net.maxConnections = this.config.maxConnections;
   }
 
@@ -110,7 +125,7 @@ export class Server implements ConnectionOwner {
       let listenerClosed = !this.net.listening;
       const deadline = setTimeout(() => {
         for (const conn of this.connections) conn.destroy();
-        for (const session of this.sessions) session.destroy();
+        for (const session of this.sessions) this.dropSession(session);
       }, this.config.closeTimeoutMs);
       this.whenIdle = () => {
         if (!listenerClosed || this.connections.size > 0 || this.sessions.size > 0) return;
@@ -128,6 +143,8 @@ export class Server implements ConnectionOwner {
       for (const conn of this.connections) conn.shutdown();
       // GOAWAY: open streams finish, no new ones start (RFC 9113 §6.8).
       for (const session of this.sessions) session.close();
+      // Not one request has been read on these: nothing is owed, so they go now.
+      for (const socket of this.handshaking) socket.destroy();
       this.whenIdle();
     });
     return this.closed;
@@ -149,6 +166,9 @@ export class Server implements ConnectionOwner {
 
   /** ALPN decides: `h2` goes to HTTP/2, anything else (`http/1.1`, none) to the HTTP/1.1 engine. */
   private acceptSecure(socket: tls.TLSSocket): void {
+    // The handshake is over: the raw socket under it now belongs to a connection or a session.
+    const raw = (socket as tls.TLSSocket & { _parent?: net.Socket })._parent;
+    if (raw !== undefined) this.handshaking.delete(raw);
     if (socket.alpnProtocol === 'h2') this.acceptHttp2(socket);
     else this.accept(socket);
   }
@@ -158,11 +178,23 @@ export class Server implements ConnectionOwner {
    * bytes back (socket.unshift) and node:http2 reads what is buffered before the socket.
    */
   acceptHttp2(socket: net.Socket): void {
-    if (this.closing) {
+    // node:http2 does not close a session whose client ended its side: no half-open sessions.
+    socket.allowHalfOpen = false;
+    if (this.closing || socket.readableEnded) {
       socket.destroy();
       return;
     }
     this.http2Server().emit('connection', socket);
+  }
+
+  /**
+   * Destroys a session and forgets it. A session whose socket already ended may never emit
+   * 'close', so it is removed here rather than waiting for that event.
+   */
+  private dropSession(session: http2.ServerHttp2Session): void {
+    session.destroy();
+    session.socket?.destroy();
+    if (this.sessions.delete(session) && this.sessions.size === 0) this.whenIdle?.();
   }
 
   private http2Server(): http2.Http2Server {
@@ -175,7 +207,9 @@ export class Server implements ConnectionOwner {
         this.sessions.delete(session);
         if (this.sessions.size === 0) this.whenIdle?.();
       });
-      session.on('error', () => session.destroy());
+      session.on('error', () => this.dropSession(session));
+      // A client that ends its side is done with the session (no half-open HTTP/2 sessions).
+      session.socket.once('end', () => session.close());
     });
     h2.setTimeout(HTTP2_IDLE_TIMEOUT_MS);
     this.h2 = h2;
