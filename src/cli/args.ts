@@ -14,8 +14,10 @@ export const DEFAULT_PORT = 8080;
 export const DEFAULT_ADDRESS = '127.0.0.1';
 const MAX_PORT = 65535;
 
-export const USAGE = `usage: berth [serve] [ROOT] [options]
-Serves the files under ROOT (default: the current directory) over HTTP.
+export const USAGE = `usage: berth [serve] [ROOT] [options]     serve the files under ROOT (default: .)
+       berth proxy --to URL [--to URL ...]   a reverse proxy (gateway) to an upstream group
+       berth forward-proxy                   a forward proxy with CONNECT tunnels
+       berth ca                              where the local CA is and how to trust it
 
   -p, --port N            port to listen on (default 8080, or $PORT; 0 picks a free port)
   -a, --address ADDR      address to bind (default 127.0.0.1; 0.0.0.0, ::, ::1 work)
@@ -44,6 +46,18 @@ Serves the files under ROOT (default: the current directory) over HTTP.
       --redirect-http P   with HTTPS: also listen on port P and redirect it to https (308)
       --hsts              with HTTPS: send Strict-Transport-Security (one year)
       --h2c               also accept cleartext HTTP/2 with prior knowledge
+      --fallback-proxy URL   serve: send what is not a file to the app at URL
+
+  berth proxy:
+      --to URL            an upstream: http://HOST:PORT, https://HOST, unix:/path (repeatable)
+      --lb POLICY         round-robin (default), least-conn or ip-hash
+      --health PATH       check each upstream with GET PATH (--health-interval S, --health-status N)
+      --trust-proxy CIDR  believe X-Forwarded-*/Forwarded from these clients (repeatable)
+  berth forward-proxy:
+      --allow CIDR        clients allowed (repeatable; default loopback only)
+      --connect-ports P,Q ports CONNECT may reach (default 443)
+      --auth USER:PASS    require Proxy-Authorization
+  both: --pseudonym NAME  this proxy's name in Via (default berth-HOST-PORT)
   -h, --help              show this help
   -v, --version           print the version`;
 
@@ -75,6 +89,38 @@ export type ServeCommand = {
   readonly redirectHttp: number | undefined;
   readonly hsts: boolean;
   readonly h2c: boolean;
+  /** Serve files, and send what is not a file to this app (a reverse proxy to one upstream). */
+  readonly fallbackProxy: string | undefined;
+};
+
+/** What every listening command shares: where, how it logs, and TLS. */
+export type ListenerCommand = {
+  readonly listen: ListenSpec;
+  readonly log: { readonly format: AccessLogFormat; readonly file: string | undefined };
+  readonly quiet: boolean;
+  readonly tls: TlsSpec | undefined;
+  readonly h2c: boolean;
+};
+
+/** `berth proxy --to URL …`: a reverse proxy (gateway) to an upstream group. */
+export type ProxyCommand = ListenerCommand & {
+  readonly kind: 'proxy';
+  readonly to: readonly string[];
+  readonly lb: 'round-robin' | 'least-conn' | 'ip-hash';
+  readonly health:
+    | { readonly path: string; readonly intervalMs: number; readonly status: number }
+    | undefined;
+  readonly trustProxy: readonly string[];
+  readonly pseudonym: string | undefined;
+};
+
+/** `berth forward-proxy`: a forward proxy with CONNECT tunnels, never open by default. */
+export type ForwardProxyCommand = ListenerCommand & {
+  readonly kind: 'forward-proxy';
+  readonly allow: readonly string[] | undefined;
+  readonly connectPorts: readonly number[];
+  readonly auth: { readonly user: string; readonly pass: string } | undefined;
+  readonly pseudonym: string | undefined;
 };
 
 /** Where the HTTPS certificate comes from: files given, or Berth's local CA. */
@@ -89,6 +135,8 @@ export type TlsSpec =
 
 export type ParsedArgs =
   | ServeCommand
+  | ProxyCommand
+  | ForwardProxyCommand
   | { kind: 'ca' }
   | { kind: 'help' }
   | { kind: 'version' }
@@ -122,6 +170,16 @@ const OPTIONS = {
   'redirect-http': { type: 'string' },
   hsts: { type: 'boolean' },
   h2c: { type: 'boolean' },
+  'fallback-proxy': { type: 'string' },
+  to: { type: 'string', multiple: true },
+  lb: { type: 'string' },
+  health: { type: 'string' },
+  'health-interval': { type: 'string' },
+  'health-status': { type: 'string' },
+  'trust-proxy': { type: 'string', multiple: true },
+  allow: { type: 'string', multiple: true },
+  'connect-ports': { type: 'string' },
+  pseudonym: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -152,6 +210,14 @@ function parse(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
   if (v.version) return { kind: 'version' };
 
   if (positionals[0] === 'ca' && positionals.length === 1) return { kind: 'ca' };
+  if (positionals[0] === 'proxy' || positionals[0] === 'forward-proxy') {
+    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+    return positionals[0] === 'proxy' ? proxyCommand(v, env) : forwardProxyCommand(v, env);
+  }
+  for (const flag of PROXY_ONLY) {
+    if (v[flag] !== undefined)
+      throw new UsageError(`--${flag} belongs to berth proxy or berth forward-proxy`);
+  }
   const rest = positionals[0] === 'serve' ? positionals.slice(1) : positionals;
   if (rest.length > 1) throw new UsageError(`unexpected argument "${rest[1]}": give one ROOT folder`);
   const root = rest[0] ?? '.';
@@ -226,7 +292,121 @@ function parse(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
     redirectHttp,
     hsts: v.hsts === true,
     h2c: v.h2c === true,
+    fallbackProxy:
+      v['fallback-proxy'] === undefined ? undefined : upstreamUrl('--fallback-proxy', v['fallback-proxy']),
   };
+}
+
+const PROXY_ONLY = [
+  'to',
+  'lb',
+  'health',
+  'health-interval',
+  'health-status',
+  'trust-proxy',
+  'allow',
+  'connect-ports',
+] as const;
+const SERVE_ONLY = [
+  'cache',
+  'cors',
+  'spa',
+  'no-listing',
+  'dotfiles',
+  'follow-symlinks',
+  'no-compress',
+  'upload',
+  'upload-auth',
+  'unsafe-open-uploads',
+  'max-upload',
+  'auth-file',
+  'fallback-proxy',
+  'redirect-http',
+  'hsts',
+] as const;
+const LB_POLICIES = ['round-robin', 'least-conn', 'ip-hash'] as const;
+
+/** The options every listening command takes, exactly as berth serve reads them. */
+function listenerCommand(v: Values, env: NodeJS.ProcessEnv, command: string): ListenerCommand {
+  for (const flag of SERVE_ONLY) {
+    if (v[flag] !== undefined) throw new UsageError(`--${flag} does not apply to berth ${command}`);
+  }
+  const quiet = v.quiet === true;
+  const file = v['log-file'] === undefined ? undefined : nonEmpty('--log-file', v['log-file']);
+  let format = v.log === undefined ? 'combined' : oneOf('--log', v.log, LOG_FORMATS);
+  if (quiet && file === undefined) format = 'off';
+  return {
+    listen: listenSpec(v.port, v.address, v.unix, env.PORT),
+    log: { format, file },
+    quiet,
+    tls: tlsSpec(v),
+    h2c: v.h2c === true,
+  };
+}
+
+function proxyCommand(v: Values, env: NodeJS.ProcessEnv): ProxyCommand {
+  if (v.auth !== undefined) throw new UsageError('--auth does not apply to berth proxy: put auth in the app');
+  const to = (v.to ?? []).map((url) => upstreamUrl('--to', url));
+  if (to.length === 0)
+    throw new UsageError('berth proxy needs at least one --to URL, e.g. --to http://127.0.0.1:3000');
+  const health =
+    v.health === undefined
+      ? undefined
+      : {
+          path: v.health.startsWith('/') ? v.health : `/${v.health}`,
+          intervalMs: seconds('--health-interval', v['health-interval'] ?? '5') * 1000,
+          status: v['health-status'] === undefined ? 200 : statusCode(v['health-status']),
+        };
+  return {
+    kind: 'proxy',
+    ...listenerCommand(v, env, 'proxy'),
+    to,
+    lb: v.lb === undefined ? 'round-robin' : oneOf('--lb', v.lb, LB_POLICIES),
+    health,
+    trustProxy: v['trust-proxy'] ?? [],
+    pseudonym: v.pseudonym,
+  };
+}
+
+function forwardProxyCommand(v: Values, env: NodeJS.ProcessEnv): ForwardProxyCommand {
+  for (const flag of ['to', 'lb', 'health', 'health-interval', 'health-status', 'trust-proxy'] as const) {
+    if (v[flag] !== undefined) throw new UsageError(`--${flag} belongs to berth proxy`);
+  }
+  const connectPorts = (v['connect-ports'] ?? '443').split(',').map((p) => port('--connect-ports', p.trim()));
+  let auth: ForwardProxyCommand['auth'];
+  if (v.auth !== undefined) {
+    const pair = userPass('--auth', v.auth);
+    const colon = pair.indexOf(':');
+    auth = { user: pair.slice(0, colon), pass: pair.slice(colon + 1) };
+  }
+  return {
+    kind: 'forward-proxy',
+    ...listenerCommand(v, env, 'forward-proxy'),
+    allow: v.allow,
+    connectPorts,
+    auth,
+    pseudonym: v.pseudonym,
+  };
+}
+
+function upstreamUrl(flag: string, text: string): string {
+  if (!/^(https?:\/\/[^/?#\s]+\/?|unix:\/\S+)$/.test(text)) {
+    throw new UsageError(`${flag} "${text}": expected http://HOST:PORT, https://HOST or unix:/path`);
+  }
+  return text.endsWith('/') && !text.startsWith('unix:') ? text.slice(0, -1) : text;
+}
+
+function seconds(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} "${text}": expected a number of seconds`);
+  return n;
+}
+
+function statusCode(text: string): number {
+  const n = Number(text);
+  if (!/^[1-5]\d\d$/.test(text))
+    throw new UsageError(`--health-status "${text}": expected a status like 200`);
+  return n;
 }
 
 function tlsSpec(v: Values): TlsSpec | undefined {

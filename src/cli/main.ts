@@ -12,15 +12,31 @@
  */
 import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { ServerOptions } from '../conn/config.js';
 import { createServer, type Server, type ServerAddress } from '../conn/server.js';
 import type { Handler } from '../handler/types.js';
 import { AccessLog } from '../log/access-log.js';
+import { UpstreamGroup } from '../proxy/balancer.js';
+import { createForwardProxy } from '../proxy/forward.js';
+import { startHealthChecks } from '../proxy/health.js';
+import { createReverseProxy } from '../proxy/reverse.js';
+import { UpstreamPool } from '../proxy/upstream-pool.js';
+import { viaPseudonym } from '../proxy/via.js';
 import { type Credentials, loadHtpasswd, plainCredentials } from '../static/auth.js';
 import { withBasicAuth } from '../static/auth-wrap.js';
 import { createStaticHandler } from '../static/serve.js';
-import { type AuthSpec, parseServeArgs, type ServeCommand, type TlsSpec, USAGE } from './args.js';
+import {
+  type AuthSpec,
+  type ForwardProxyCommand,
+  type ListenerCommand,
+  type ProxyCommand,
+  parseServeArgs,
+  type ServeCommand,
+  type TlsSpec,
+  USAGE,
+} from './args.js';
 import { redirectToHttps, withHsts } from './https-helpers.js';
 
 const EXIT_USAGE = 2;
@@ -50,6 +66,10 @@ async function main(argv: string[]): Promise<void> {
     case 'ca':
       await printCa();
       return;
+    case 'proxy':
+    case 'forward-proxy':
+      await runProxy(parsed);
+      return;
     default:
       assertNever(parsed);
   }
@@ -62,7 +82,9 @@ async function serve(cmd: ServeCommand): Promise<void> {
   try {
     await checkRoot(cmd.root);
     const [all, writes] = await Promise.all([credentials(cmd.auth), credentials(cmd.uploadAuth)]);
-    const files = await createStaticHandler({ ...cmd.static, root: resolve(cmd.root) });
+    const fallback =
+      cmd.fallbackProxy === undefined ? undefined : proxyHandler([cmd.fallbackProxy], cmd, 'round-robin');
+    const files = await createStaticHandler({ ...cmd.static, root: resolve(cmd.root), fallback });
     if (cmd.tls !== undefined) options.tls = await tlsOptions(cmd.tls);
     log = await openLog(cmd);
     const guarded = withBasicAuth(files, { all, writes, realm: REALM });
@@ -71,17 +93,102 @@ async function serve(cmd: ServeCommand): Promise<void> {
     fail(err instanceof SetupError ? err.message : `${cmd.root}: ${message(err)}`, EXIT_USAGE);
     return;
   }
+  await run(cmd, handler, options, log, `serving ${cmd.root}`, cmd.redirectHttp);
+}
 
+/** `berth proxy` and `berth forward-proxy`: the same listener, log and TLS handling as serve. */
+async function runProxy(cmd: ProxyCommand | ForwardProxyCommand): Promise<void> {
+  let log: AccessLog;
+  let handler: Handler;
+  const options: ServerOptions = { h2c: cmd.h2c };
+  let what: string;
+  try {
+    if (cmd.tls !== undefined) options.tls = await tlsOptions(cmd.tls);
+    log = await openLog(cmd);
+    if (cmd.kind === 'proxy') {
+      handler = proxyHandler(cmd.to, cmd, cmd.lb);
+      what = `proxying to ${cmd.to.join(', ')}`;
+    } else {
+      handler = createForwardProxy({
+        pool: new UpstreamPool(),
+        allow: cmd.allow,
+        connectPorts: cmd.connectPorts,
+        auth: cmd.auth,
+        pseudonym: pseudonymFor(cmd),
+        log: (line) => process.stderr.write(`berth: ${line}\n`),
+      });
+      what = 'forward proxy';
+    }
+    handler = log.wrap(handler);
+  } catch (err) {
+    fail(message(err), EXIT_USAGE);
+    return;
+  }
+  await run(cmd, handler, options, log, what, undefined);
+}
+
+/** A reverse proxy to an upstream group, with active health checks when asked for. */
+function proxyHandler(
+  to: readonly string[],
+  cmd: ListenerCommand & {
+    readonly pseudonym?: string | undefined;
+    readonly trustProxy?: readonly string[];
+    readonly health?: ProxyCommand['health'];
+  },
+  lb: ProxyCommand['lb'],
+): Handler {
+  const pool = new UpstreamPool();
+  const group = new UpstreamGroup(to, { policy: lb });
+  const log = (line: string): void => {
+    process.stderr.write(`berth: ${line}\n`);
+  };
+  if (cmd.health !== undefined) {
+    const { path, intervalMs, status } = cmd.health;
+    startHealthChecks(
+      group,
+      { path, intervalMs, timeoutMs: Math.min(intervalMs, 5000), expectStatus: status, log },
+      pool,
+    );
+  }
+  return createReverseProxy({
+    group,
+    pool,
+    pseudonym: pseudonymFor(cmd),
+    trustProxy: cmd.trustProxy ?? [],
+    secure: cmd.tls !== undefined,
+    log,
+  });
+}
+
+/** The Via pseudonym: given, or berth-HOST-PORT (the port asked for; the pid when it is 0). */
+function pseudonymFor(cmd: ListenerCommand & { readonly pseudonym?: string | undefined }): string {
+  if (cmd.pseudonym !== undefined) return cmd.pseudonym;
+  const port = 'port' in cmd.listen && cmd.listen.port !== 0 ? cmd.listen.port : process.pid;
+  return viaPseudonym(hostname(), port);
+}
+
+/**
+ * Listens, prints the startup line, and runs until SIGINT/SIGTERM (graceful) — for every command.
+ * With redirectHttp, a cleartext listener redirects to the https one.
+ */
+async function run(
+  cmd: ListenerCommand,
+  handler: Handler,
+  options: ServerOptions,
+  log: AccessLog,
+  what: string,
+  redirectHttp: number | undefined,
+): Promise<void> {
   const server = createServer(handler, options);
   const servers: Server[] = [server];
   try {
     await server.listen(cmd.listen);
-    if (cmd.redirectHttp !== undefined && 'port' in cmd.listen) {
+    if (redirectHttp !== undefined && 'port' in cmd.listen) {
       const address = server.address();
       const httpsPort = 'port' in address ? address.port : 443;
       const redirect = createServer(log.wrap(redirectToHttps(httpsPort)));
       servers.push(redirect);
-      await redirect.listen({ port: cmd.redirectHttp, host: cmd.listen.host });
+      await redirect.listen({ port: redirectHttp, host: cmd.listen.host });
     }
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
@@ -91,7 +198,7 @@ async function serve(cmd: ServeCommand): Promise<void> {
   }
   if (!cmd.quiet) {
     const scheme = cmd.tls === undefined ? 'http' : 'https';
-    let line = `berth: serving ${cmd.root} on ${displayUrl(server.address(), scheme)}`;
+    let line = `berth: ${what} on ${displayUrl(server.address(), scheme)}`;
     const redirect = servers[1];
     if (redirect !== undefined) line += ` (and ${displayUrl(redirect.address(), 'http')} redirecting to it)`;
     process.stdout.write(`${line}\n`);
@@ -141,7 +248,7 @@ async function credentials(spec: AuthSpec | undefined): Promise<Credentials | un
   }
 }
 
-async function openLog(cmd: ServeCommand): Promise<AccessLog> {
+async function openLog(cmd: ListenerCommand): Promise<AccessLog> {
   try {
     return await AccessLog.open({ format: cmd.log.format, file: cmd.log.file });
   } catch (err) {

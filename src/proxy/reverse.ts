@@ -1,0 +1,623 @@
+/**
+ * The reverse proxy: a Handler that passes every request to one upstream of a group (balancer.ts)
+ * through the upstream pool, and streams the answer back.
+ *
+ * The life of a proxied request, in the order things happen:
+ *  1. Loop: a Via that already lists our pseudonym came round again (508). CONNECT has no place at
+ *     a reverse proxy (405). An absolute-form target is sent on in origin-form with Host from the
+ *     URI (RFC 9112 §3.2.2); an origin-form or `*` target goes on exactly as received.
+ *  2. Fields: hop-by-hop ones dropped (hop-by-hop.ts; Upgrade kept, with `Connection: Upgrade`, for
+ *     an upgrade request), Expect dropped (the engine answers 100-continue itself when the body is
+ *     first read, so the upstream's 100 is not forwarded either), forwarding fields replaced
+ *     (forwarded.ts: X-Forwarded-*, Forwarded, Via). Host is the client's own, as Caddy and Traefik
+ *     do by default: virtual hosts, absolute redirects and cookies upstream see the public name.
+ *     An upstream that needs its own name must be configured to accept the public one. Without a
+ *     Host (HTTP/1.0), the pool sends the upstream's authority.
+ *  3. The upstream: group.pick() (policy, skipping ejected and down upstreams). The body streams
+ *     with its Content-Length when the client sent one, else chunked with its trailers.
+ *  4. Failures before the response head (connect refused, reset, timeout, bad response): each is
+ *     reported to the group (passive health) and logged in one line (upstream, method, target,
+ *     reason, what happens next). The request is retried on an upstream not yet tried (at most
+ *     `retries` times) when nothing of the answer arrived, its body can be sent again in full, and
+ *     either the upstream never got a byte of it (requestSent false; any method) or the method is
+ *     idempotent (RFC 9110 §9.2.2). RFC 9110 §9.2.2: "A client SHOULD NOT automatically retry a
+ *     request with a non-idempotent method unless it has some means to know that the request
+ *     semantics are actually idempotent, regardless of the method, or some means to detect that
+ *     the original request was never applied." A body streams, and only its first
+ *     REPLAY_LIMIT_BYTES are kept for a replay (BodyTap): the pool reads the first chunk before it
+ *     connects, so without them even a refused connection would make a POST unretryable; a longer
+ *     body is sent once. Out of tries: 504 for a timeout,
+ *     502 for anything else, answered here (not thrown: the engine would log a stack trace for
+ *     an expected outcome).
+ *  5. The response: status, reason, fields (hop-by-hop dropped, Via appended), Content-Length kept
+ *     (so HEAD and 304 keep theirs), 1xx other than 100 forwarded to HTTP/1.1 clients, the body
+ *     streamed with backpressure, trailers passed on. The head is sent at once, so a long-poll or
+ *     event stream reaches the client before its first body byte. An upstream failing mid-body
+ *     is rethrown, so the engine cuts the client connection: a truncated body never looks complete.
+ *  6. Upgrade (Connection: upgrade + Upgrade, e.g. WebSocket): pool.upgrade(); a 101 is passed on
+ *     with `Connection: Upgrade`, then the client socket is taken over and both sockets relayed
+ *     (tunnel.ts) until either side closes or nothing moves for `upgradeIdleTimeoutMs`. A non-101
+ *     answer is an ordinary response (step 5) and the client connection goes on as HTTP.
+ * In-flight counts (least-conn) cover the whole exchange, a relayed upgrade included.
+ */
+import type { Duplex } from 'node:stream';
+import type { Handler, Request, Response } from '../handler/types.js';
+import { splitList } from '../http/field-list.js';
+import { reasonPhrase } from '../http/status.js';
+import { type Cidr, parseCidr } from './access.js';
+import type { Upstream, UpstreamGroup } from './balancer.js';
+import { clientAddress, FORWARDING_FIELDS, forwardingFields } from './forwarded.js';
+import { forwardableFields, forwardableResponseFields } from './hop-by-hop.js';
+import { relay } from './tunnel.js';
+import {
+  type FieldList,
+  UpstreamError,
+  type UpstreamRequest,
+  type UpstreamResponse,
+  type UpstreamTarget,
+  type UpstreamUpgrade,
+} from './upstream-types.js';
+import { appendVia, seenVia } from './via.js';
+
+/** Request body bytes kept for a retry (see BodyTap); a longer body is sent once only. */
+export const REPLAY_LIMIT_BYTES = 64 * 1024;
+/** An upgraded connection (WebSocket) with no byte either way for this long is closed. */
+export const UPGRADE_IDLE_TIMEOUT_MS = 10 * 60_000;
+
+/** RFC 9110 §9.2.2: the idempotent methods. */
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+/** What the reverse proxy needs of the upstream pool (UpstreamPool satisfies it). */
+export type ReverseUpstream = {
+  request(target: UpstreamTarget, request: UpstreamRequest): Promise<UpstreamResponse>;
+  /** Resolves with the upstream socket on a 101, or with an ordinary response for any other answer. */
+  upgrade(target: UpstreamTarget, request: UpstreamRequest): Promise<UpstreamUpgrade | UpstreamResponse>;
+};
+
+export type ReverseProxyOptions = {
+  readonly group: UpstreamGroup;
+  readonly pool: ReverseUpstream;
+  /** CIDRs of proxies in front of this one whose forwarding fields are believed; default none. */
+  readonly trustProxy?: readonly string[] | undefined;
+  /** This proxy's name in Via (a token; see viaPseudonym()). */
+  readonly pseudonym: string;
+  /** The listener is TLS (X-Forwarded-Proto: https); default false. */
+  readonly secure?: boolean | undefined;
+  /** Further upstreams to try after a failure; default the group's size minus one. */
+  readonly retries?: number | undefined;
+  /** Time from sending a request to the upstream's response head (504 after); default the pool's. */
+  readonly timeoutMs?: number | undefined;
+  readonly upgradeIdleTimeoutMs?: number | undefined;
+  /** Where failures go, one line each; default stderr. */
+  readonly log?: ((line: string) => void) | undefined;
+};
+
+type Config = {
+  readonly group: UpstreamGroup;
+  readonly pool: ReverseUpstream;
+  readonly trustProxy: readonly Cidr[];
+  readonly pseudonym: string;
+  readonly secure: boolean;
+  readonly retries: number;
+  readonly timeoutMs: number | undefined;
+  readonly upgradeIdleTimeoutMs: number;
+  readonly log: (line: string) => void;
+};
+
+/**
+ * Makes the reverse proxy handler. Options are validated here, once: an invalid CIDR, pseudonym,
+ * retry count or timeout throws (RangeError / TypeError) naming it.
+ */
+export function createReverseProxy(options: ReverseProxyOptions): Handler {
+  const config = resolve(options);
+  return (req, res) => proxy(req, res, config);
+}
+
+function resolve(options: ReverseProxyOptions): Config {
+  // Checked now, not per request: appendVia() throws for a pseudonym that is not a token.
+  appendVia(undefined, '1.1', options.pseudonym);
+  const retries = options.retries ?? options.group.upstreams.length - 1;
+  if (!Number.isInteger(retries) || retries < 0)
+    throw new RangeError('option retries must be a whole number ≥ 0');
+  const timeoutMs = options.timeoutMs;
+  if (timeoutMs !== undefined) positive('timeoutMs', timeoutMs);
+  const idle = options.upgradeIdleTimeoutMs ?? UPGRADE_IDLE_TIMEOUT_MS;
+  positive('upgradeIdleTimeoutMs', idle);
+  return Object.freeze({
+    group: options.group,
+    pool: options.pool,
+    trustProxy: (options.trustProxy ?? []).map(parseCidr),
+    pseudonym: options.pseudonym,
+    secure: options.secure ?? false,
+    retries,
+    timeoutMs,
+    upgradeIdleTimeoutMs: idle,
+    log: options.log ?? ((line: string) => console.error(`berth: ${line}`)),
+  });
+}
+
+function positive(name: string, value: number): void {
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`option ${name} must be a positive number`);
+}
+
+/** One request's facts, worked out once and shared by every attempt. */
+type Exchange = {
+  readonly req: Request;
+  readonly res: Response;
+  readonly config: Config;
+  /** origin-form (or `*`) target to send. */
+  readonly target: string;
+  /** Fields to send; without Host when the request had none (the pool then sends the upstream's). */
+  readonly headers: FieldList;
+  readonly upgrade: boolean;
+  readonly body: RequestBody;
+};
+
+type RequestBody =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'stream'; readonly tap: BodyTap; readonly length: number | undefined };
+
+/** The client side of one attempt, as the response's 'close' event tells it. */
+type ClientState = {
+  /** The client connection went away before the response was complete. */
+  gone: boolean;
+  /** The response is complete: a 'close' from now on is the normal end. */
+  served: boolean;
+};
+
+/** How one attempt ended. */
+type Attempt =
+  | { readonly kind: 'done' }
+  | {
+      readonly kind: 'failed';
+      readonly status: 502 | 504;
+      readonly reason: string;
+      /** The upstream may have received part of the request (false only when known untouched). */
+      readonly requestSent: boolean;
+      /** Some of the answer arrived (an interim response or the head): never retried. */
+      readonly answered: boolean;
+    };
+
+async function proxy(req: Request, res: Response, config: Config): Promise<void> {
+  const via = joined(req.headers.via);
+  if (seenVia(via, config.pseudonym)) {
+    config.log(`reverse proxy: loop refused: ${req.method} ${req.url} already passed ${config.pseudonym}`);
+    answer(res, 508, `loop: this request already passed through ${config.pseudonym}`);
+    return;
+  }
+  if (req.method === 'CONNECT') {
+    answer(res, 405, 'CONNECT is not proxied here');
+    return;
+  }
+  const target = originForm(req.url);
+  if (target === undefined) {
+    answer(res, 400, 'the request target must be origin-form (/path), or absolute-form with http(s)');
+    return;
+  }
+  const body = requestBody(req);
+  // An upgrade carries no body (the pool refuses one); with a body, the offer to switch is
+  // dropped and the request goes on as an ordinary one, which RFC 9110 §7.8 lets a server do.
+  const upgrade = body.kind !== 'stream' && isUpgradeRequest(req);
+  const fields: [string, string][] = [];
+  const host = target.host ?? joined(req.headers.host);
+  if (host !== undefined) fields.push(['Host', host]);
+  for (const field of forwardableFields(req.rawHeaders, { keepUpgrade: upgrade })) {
+    const lower = field[0].toLowerCase();
+    if (lower === 'expect' || FORWARDING_FIELDS.has(lower)) continue;
+    fields.push(field);
+  }
+  if (upgrade) fields.push(['Connection', 'Upgrade']);
+  for (const field of forwardingFields(req, config)) fields.push(field);
+  const exchange: Exchange = {
+    req,
+    res,
+    config,
+    target: target.path,
+    headers: fields,
+    upgrade,
+    body,
+  };
+
+  const group = config.group;
+  const client = clientAddress(req.remoteAddress) ?? '';
+  const tried = new Set<Upstream>();
+  for (let attempt = 1; ; attempt++) {
+    const upstream = group.pick(client, tried);
+    if (upstream === undefined) {
+      // Only when `retries` exceeds the group's size: every upstream has had its try.
+      answer(res, 502, 'no upstream left to try');
+      return;
+    }
+    tried.add(upstream);
+    const outcome = await attemptOn(upstream, exchange);
+    if (outcome.kind === 'done') return;
+    const retry =
+      attempt <= config.retries &&
+      tried.size < group.upstreams.length &&
+      !outcome.answered &&
+      (!outcome.requestSent || IDEMPOTENT.has(req.method)) &&
+      replayable(exchange.body);
+    config.log(
+      `reverse proxy: upstream ${upstream.name} failed: ${req.method} ${req.url}: ${outcome.reason}; ${
+        retry ? 'retrying on another upstream' : `answered ${outcome.status}`
+      }`,
+    );
+    if (!retry) {
+      answer(
+        res,
+        outcome.status,
+        outcome.status === 504 ? 'the upstream did not answer in time' : 'the upstream failed',
+      );
+      return;
+    }
+  }
+}
+
+/**
+ * One try on one upstream. Resolves 'done' when the exchange is over (answered, relayed, or the
+ * client gone), 'failed' when the caller should answer or retry; throws when the client's own
+ * body failed (the engine answers it) or when the upstream failed after the head went out.
+ */
+async function attemptOn(upstream: Upstream, exchange: Exchange): Promise<Attempt> {
+  const { req, res, config } = exchange;
+  const group = config.group;
+  const controller = new AbortController();
+  let timedOut = false;
+  let answered = false;
+  let response: UpstreamResponse | undefined;
+  const client: ClientState = { gone: false, served: false };
+  // The engine also says 'close' when the response is complete: only an early close means gone.
+  const onClose = (): void => {
+    if (client.served) return;
+    client.gone = true;
+    controller.abort();
+    response?.abort();
+  };
+  res.once('close', onClose);
+  const timer =
+    config.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          controller.abort();
+        }, config.timeoutMs);
+  group.begin(upstream);
+  try {
+    const body = exchange.body;
+    const message: UpstreamRequest = {
+      method: req.method,
+      target: exchange.target,
+      headers: exchange.headers,
+      ...(body.kind === 'none'
+        ? {}
+        : body.kind === 'empty'
+          ? { body: EMPTY_BODY, bodyLength: 0 }
+          : body.length !== undefined
+            ? { body: body.tap, bodyLength: body.length }
+            : { body: body.tap, trailers: () => forwardableResponseFields(fieldsOf(req.trailers)).fields }),
+      onInformational: (status, fields) => {
+        answered = true;
+        // 100 is the engine's to send (see the module comment); 1.0 clients get no 1xx (RFC 9110 §15.2).
+        if (status === 100 || req.httpVersion === '1.0' || res.headersSent) return;
+        res.writeInformational(status, record(forwardableResponseFields(fields).fields));
+      },
+      signal: controller.signal,
+    };
+    let result: UpstreamResponse | UpstreamUpgrade;
+    try {
+      result = exchange.upgrade
+        ? await config.pool.upgrade(upstream.target, message)
+        : await config.pool.request(upstream.target, message);
+    } catch (err) {
+      if (body.kind === 'stream' && body.tap.error !== undefined) throw body.tap.error;
+      if (client.gone) return { kind: 'done' };
+      // Not the upstream's doing (a request the pool cannot write): the engine answers 500.
+      if (!timedOut && !(err instanceof UpstreamError)) throw err;
+      group.reportFailure(upstream);
+      const timeout = timedOut || (err instanceof UpstreamError && err.kind === 'timeout');
+      return {
+        kind: 'failed',
+        status: timeout ? 504 : 502,
+        reason: timedOut ? `no response head within ${config.timeoutMs} ms` : describe(err),
+        requestSent: err instanceof UpstreamError ? err.requestSent : true,
+        answered,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+    group.reportSuccess(upstream);
+    if ('socket' in result) {
+      await switchProtocols(exchange, result);
+      return { kind: 'done' };
+    }
+    response = result;
+    if (client.gone) {
+      result.abort();
+      return { kind: 'done' };
+    }
+    return await relayResponse(exchange, upstream, result, client);
+  } finally {
+    res.off('close', onClose);
+    group.end(upstream);
+  }
+}
+
+/** Streams an upstream response to the client (step 5 of the module comment). */
+async function relayResponse(
+  exchange: Exchange,
+  upstream: Upstream,
+  response: UpstreamResponse,
+  client: ClientState,
+): Promise<Attempt> {
+  const { req, res, config } = exchange;
+  const { fields, contentLength } = forwardableResponseFields(response.headers);
+  try {
+    const head = responseHead(fields, config.pseudonym);
+    if (contentLength !== undefined) head['Content-Length'] = contentLength;
+    if (response.reason === '') res.writeHead(response.status, head);
+    else res.writeHead(response.status, response.reason, head);
+  } catch (err) {
+    // A field value or reason the engine will not write (it validates what it sends).
+    response.abort();
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    return {
+      kind: 'failed',
+      status: 502,
+      reason: `unusable response head: ${describe(err)}`,
+      requestSent: true,
+      answered: true,
+    };
+  }
+  try {
+    // The head goes out now, before the first body byte (long polls, event streams).
+    res.write(NO_BYTES);
+    for await (const chunk of response.body) {
+      if (!res.write(chunk)) await res.drain();
+      if (client.gone) {
+        response.abort();
+        return { kind: 'done' };
+      }
+    }
+  } catch (err) {
+    response.abort();
+    if (client.gone) return { kind: 'done' };
+    config.group.reportFailure(upstream);
+    config.log(
+      `reverse proxy: upstream ${upstream.name} failed mid-body: ${req.method} ${req.url}: ${describe(err)}; client connection cut`,
+    );
+    throw err;
+  }
+  const trailers = forwardableResponseFields(response.trailers()).fields;
+  if (trailers.length > 0) res.addTrailers(joinedRecord(trailers));
+  client.served = true;
+  res.end();
+  return { kind: 'done' };
+}
+
+/** Passes a 101 on, takes the client connection over, and relays both sockets until they close. */
+async function switchProtocols(exchange: Exchange, upgraded: UpstreamUpgrade): Promise<void> {
+  const { res, config } = exchange;
+  const upstreamSocket: Duplex = upgraded.socket;
+  // Until the relay owns it, an error on the upstream socket only destroys it.
+  const early = (): void => {
+    upstreamSocket.destroy();
+  };
+  upstreamSocket.on('error', early);
+  let taken: { socket: Duplex; head: Buffer };
+  try {
+    const head = responseHead(
+      forwardableResponseFields(upgraded.headers, { keepUpgrade: true }).fields,
+      config.pseudonym,
+    );
+    // RFC 9110 §7.8: the 101 names the upgrade in Connection.
+    head.Connection = 'Upgrade';
+    if (upgraded.reason === '') res.writeHead(101, head);
+    else res.writeHead(101, upgraded.reason, head);
+    taken = await res.takeOver();
+  } catch (err) {
+    upstreamSocket.destroy();
+    throw err;
+  } finally {
+    upstreamSocket.off('error', early);
+  }
+  await relay(taken.socket, taken.head, upstreamSocket, upgraded.head, {
+    idleTimeoutMs: config.upgradeIdleTimeoutMs,
+  });
+}
+
+/** Response fields as a header record (repeated names as arrays), with our Via appended. */
+function responseHead(fields: FieldList, pseudonym: string): Record<string, string | string[]> {
+  let via: string | undefined;
+  const out: Record<string, string | string[]> = {};
+  const names = new Map<string, string>();
+  for (const [name, value] of fields) {
+    const key = name.toLowerCase();
+    if (key === 'via') {
+      via = via === undefined ? value : `${via}, ${value}`;
+      continue;
+    }
+    // One spelling per field: writeHead() treats names case-insensitively.
+    const spelled = names.get(key) ?? name;
+    names.set(key, spelled);
+    const existing = out[spelled];
+    if (existing === undefined) out[spelled] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else out[spelled] = [existing, value];
+  }
+  // The pool speaks HTTP/1.1 to upstreams, so that is the protocol we received the response in.
+  out.Via = appendVia(via, '1.1', pseudonym);
+  return out;
+}
+
+/** The request body as the pool gets it; Content-Length: 0 is kept (some upstreams insist on it for POST). */
+function requestBody(req: Request): RequestBody {
+  const length = req.headers['content-length'];
+  if (typeof length === 'string') {
+    const n = Number(length);
+    return n === 0 ? { kind: 'empty' } : { kind: 'stream', tap: new BodyTap(req), length: n };
+  }
+  // RFC 9112 §6.3: a request with neither Content-Length nor Transfer-Encoding has no body.
+  if (req.headers['transfer-encoding'] === undefined) return { kind: 'none' };
+  return { kind: 'stream', tap: new BodyTap(req), length: undefined };
+}
+
+/** Whether the body can be sent again in full: none, or every byte handed out so far still kept. */
+function replayable(body: RequestBody): boolean {
+  return body.kind !== 'stream' || body.tap.replayable;
+}
+
+/**
+ * The client's body, read once from the request but replayable while small: the chunks handed to
+ * an attempt are kept, up to REPLAY_LIMIT_BYTES, so a retry can send them again before reading on.
+ * This is what makes "the upstream never got it" retryable for a request with a body at all: the
+ * pool reads the first chunk before it connects, to send it with the head in one write. Past the
+ * limit the kept chunks are let go and the body can no longer be replayed. The chunks are the
+ * engine's views, which it never reuses, so keeping them copies nothing.
+ * Each [Symbol.asyncIterator]() call starts a new pass (replay, then the rest of the request) and
+ * ends the previous one; return() ends a pass without ending the request body.
+ */
+class BodyTap implements AsyncIterable<Buffer> {
+  /** The request body's own error (the client's fault, not the upstream's), once reading it failed. */
+  error: unknown = undefined;
+  private source: AsyncIterator<Buffer> | undefined = undefined;
+  private kept: Buffer[] | undefined = [];
+  private keptBytes = 0;
+  private ended = false;
+  /** The read of the request in progress: one at a time, whichever pass asked. */
+  private reading: Promise<IteratorResult<Buffer>> | undefined = undefined;
+  private pass = 0;
+
+  constructor(private readonly request: AsyncIterable<Buffer>) {}
+
+  /** Every byte handed out so far is still kept (trivially true before the first read). */
+  get replayable(): boolean {
+    return this.kept !== undefined;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    const pass = ++this.pass;
+    // A pass after the kept chunks were let go would silently miss bytes: it fails instead.
+    const whole = this.kept !== undefined;
+    let replayed = 0;
+    return {
+      next: async (): Promise<IteratorResult<Buffer>> => {
+        if (!whole) throw new Error('the request body was too long to send again');
+        for (;;) {
+          if (pass !== this.pass) return DONE;
+          const kept = this.kept;
+          if (kept !== undefined && replayed < kept.length) return { done: false, value: kept[replayed++]! };
+          if (this.ended) return DONE;
+          const result = await (this.reading ??= this.read());
+          // Kept chunks are handed out by the loop; past the limit, the chunk goes straight on.
+          if (this.kept === undefined) return pass === this.pass ? result : DONE;
+        }
+      },
+      return: async (): Promise<IteratorResult<Buffer>> => DONE,
+    };
+  }
+
+  private async read(): Promise<IteratorResult<Buffer>> {
+    try {
+      this.source ??= this.request[Symbol.asyncIterator]();
+      const result = await this.source.next();
+      if (result.done === true) this.ended = true;
+      else if (this.kept !== undefined) {
+        this.keptBytes += result.value.length;
+        if (this.keptBytes > REPLAY_LIMIT_BYTES) this.kept = undefined;
+        else this.kept.push(result.value);
+      }
+      return result;
+    } catch (err) {
+      this.error = err;
+      throw err;
+    } finally {
+      this.reading = undefined;
+    }
+  }
+}
+
+const DONE: IteratorResult<Buffer> = Object.freeze({ done: true, value: undefined });
+const NO_BYTES = Buffer.alloc(0);
+
+/** A zero-length body, fresh for every attempt. */
+const EMPTY_BODY: AsyncIterable<Buffer> = {
+  [Symbol.asyncIterator]: () => ({ next: async () => ({ done: true, value: undefined }) }),
+};
+
+/** Connection: upgrade together with an Upgrade field (RFC 9110 §7.8), from an HTTP/1.1 client. */
+function isUpgradeRequest(req: Request): boolean {
+  if (req.httpVersion !== '1.1' || req.headers.upgrade === undefined) return false;
+  const connection = joined(req.headers.connection);
+  if (connection === undefined) return false;
+  for (const option of splitList(connection)) if (option.toLowerCase() === 'upgrade') return true;
+  return false;
+}
+
+/**
+ * The target to send and, for absolute-form, the Host it implies (RFC 9112 §3.2.2: the host of
+ * the target replaces a received Host). Undefined for an authority-form or non-http(s) target.
+ */
+function originForm(url: string): { path: string; host?: string } | undefined {
+  if (url.startsWith('/') || url === '*') return { path: url };
+  const sep = url.indexOf('://');
+  if (sep <= 0) return undefined;
+  const scheme = url.slice(0, sep).toLowerCase();
+  if (scheme !== 'http' && scheme !== 'https') return undefined;
+  let end = sep + 3;
+  while (end < url.length && url.charCodeAt(end) !== 0x2f && url.charCodeAt(end) !== 0x3f) end++;
+  const host = url.slice(sep + 3, end);
+  if (host === '') return undefined;
+  const rest = url.slice(end);
+  return { path: rest.startsWith('/') ? rest : `/${rest}`, host };
+}
+
+/** A short text answer from the proxy itself (the engine's own error format). */
+function answer(res: Response, status: number, message: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.end(`${status} ${reasonPhrase(status)}: ${message}\n`);
+}
+
+function describe(err: unknown): string {
+  if (err instanceof UpstreamError) return `${err.kind}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function joined(value: string | readonly string[] | undefined): string | undefined {
+  return value === undefined || typeof value === 'string' ? value : value.join(', ');
+}
+
+function fieldsOf(headers: Readonly<Record<string, string | string[] | undefined>>): [string, string][] {
+  const out: [string, string][] = [];
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) out.push([name, v]);
+    else out.push([name, value]);
+  }
+  return out;
+}
+
+/** Fields as a header record for writeInformational(): repeated names become arrays. */
+function record(fields: FieldList): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of fields) {
+    const existing = out[name];
+    if (existing === undefined) out[name] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else out[name] = [existing, value];
+  }
+  return out;
+}
+
+/** Fields as a trailer record: repeated names joined with ', ' (RFC 9110 §5.3). */
+function joinedRecord(fields: FieldList): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of fields) {
+    const existing = out[name];
+    out[name] = existing === undefined ? value : `${existing}, ${value}`;
+  }
+  return out;
+}

@@ -1,0 +1,83 @@
+/**
+ * The state of one request/response pair on an upstream connection, the response it resolves
+ * to, and the small conversions the read path needs. See upstream-connection.ts for the life of
+ * an exchange.
+ */
+import { ParseError } from '../wire/parse-error.js';
+import type { UpstreamBody } from './upstream-body.js';
+import type { PreparedRequest, WriteState } from './upstream-request.js';
+import {
+  type FieldList,
+  UpstreamError,
+  type UpstreamRequest,
+  type UpstreamResponse,
+  type UpstreamUpgrade,
+} from './upstream-types.js';
+
+/** A failure on a reused socket that is safe to replay on a fresh one; never leaves the pool. */
+export class StaleConnection extends Error {
+  readonly error: UpstreamError;
+  constructor(error: UpstreamError) {
+    super(error.message);
+    this.error = error;
+  }
+}
+
+type Settle = (value: UpstreamResponse | UpstreamUpgrade) => void;
+
+/** The state of one request/response pair on the connection. */
+export class Exchange implements WriteState {
+  active = true;
+  requestSent = false;
+  writeDone = false;
+  responseStarted = false;
+  headSettled = false;
+  keepAlive = false;
+  body: UpstreamBody | undefined = undefined;
+  constructor(
+    readonly request: PreparedRequest,
+    readonly upgrade: boolean,
+    readonly options: UpstreamRequest,
+    readonly resolve: Settle,
+    readonly reject: (err: Error) => void,
+  ) {}
+}
+
+export class Response implements UpstreamResponse {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    readonly headers: FieldList,
+    readonly body: UpstreamBody,
+  ) {}
+  trailers(): FieldList {
+    return this.body.trailers;
+  }
+  abort(): void {
+    this.body.abort();
+  }
+}
+
+/** Flat [name, value, ...] strings as a field list. */
+export function pairs(flat: readonly string[]): FieldList {
+  const out: (readonly [string, string])[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
+
+/** Anything thrown on the read path, as the error the caller sees. */
+export function asError(err: unknown): Error {
+  // An upstream whose framing cannot be parsed: RFC 9112 §2.2 ¶4, do not continue with it.
+  if (err instanceof ParseError) {
+    return new UpstreamError('protocol', `invalid response from the upstream: ${err.message}`, true, {
+      cause: err,
+    });
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** The signal's reason when it is an Error, else an AbortError. */
+export function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason : new DOMException('the request was aborted', 'AbortError');
+}
