@@ -17,7 +17,7 @@ import { HttpError } from '../handler/http-error.js';
 import type { Handler } from '../handler/types.js';
 import { createStaticHandler } from '../static/serve.js';
 import { resolveConfig, type ServerOptions } from './config.js';
-import { createHttp2Handler } from './h2-exchange.js';
+import { createHttp2StreamHandler } from './h2-exchange.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 
@@ -32,8 +32,8 @@ async function withServer(
   const errors: unknown[] = [];
   const server = http2.createServer();
   server.on(
-    'request',
-    createHttp2Handler(handler, resolveConfig({ onError: (e) => errors.push(e), ...options })),
+    'stream',
+    createHttp2StreamHandler(handler, resolveConfig({ onError: (e) => errors.push(e), ...options })),
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const authority = `127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -523,6 +523,105 @@ describe('serveHttp2Stream()', () => {
         assert.equal(reply.body.toString(), 'data');
         assert.equal(reply.trailers?.['x-digest'], 'sha-256=abc');
         assert.equal(reply.trailers?.connection, undefined);
+      },
+    );
+  });
+
+  it('sends trailers set before end(chunk) sends the whole body', async () => {
+    await withServer(
+      (_req, res) => {
+        res.addTrailers({ 'X-Digest': 'sha-256=abc' });
+        res.end('data');
+      },
+      async ({ session }) => {
+        const reply = await request(session, get('/'));
+        assert.equal(reply.body.toString(), 'data');
+        assert.equal(reply.headers['content-length'], '4');
+        assert.equal(reply.trailers?.['x-digest'], 'sha-256=abc');
+        assert.equal(reply.rstCode, 0);
+      },
+    );
+  });
+
+  it('sends 100 Continue only when the handler reads the body', async () => {
+    await withServer(
+      async (req, res) => {
+        if (req.url === '/read') res.end(`got ${await req.text()}`);
+        else res.end('not reading');
+      },
+      async ({ session }) => {
+        const read = await new Promise<{ informational: number[]; body: string }>((resolve) => {
+          const stream = session.request({ ':method': 'POST', ':path': '/read', expect: '100-continue' });
+          const informational: number[] = [];
+          const chunks: Buffer[] = [];
+          stream.on('continue', () => {
+            informational.push(100);
+            stream.end('late body');
+          });
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('close', () => resolve({ informational, body: Buffer.concat(chunks).toString() }));
+        });
+        assert.deepEqual(read, { informational: [100], body: 'got late body' });
+
+        // Answered without reading: no 100, and the client is told not to send the body.
+        const stream = session.request({ ':method': 'POST', ':path': '/skip', expect: '100-continue' });
+        let continued = false;
+        stream.on('continue', () => (continued = true));
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('error', () => {});
+        await new Promise((resolve) => stream.on('close', resolve));
+        assert.equal(continued, false);
+        assert.equal(Buffer.concat(chunks).toString(), 'not reading');
+        assert.equal(stream.rstCode, 0);
+      },
+    );
+  });
+
+  it('answers 417 to an expectation other than 100-continue, without the handler', async () => {
+    let called = false;
+    await withServer(
+      (_req, res) => {
+        called = true;
+        res.end();
+      },
+      async ({ session }) => {
+        const reply = await request(session, get('/', { expect: 'something-else' }));
+        assert.equal(reply.status, 417);
+        assert.equal(called, false);
+      },
+    );
+  });
+
+  it('answers 405 to CONNECT, without the handler', async () => {
+    let called = false;
+    await withServer(
+      (_req, res) => {
+        called = true;
+        res.end();
+      },
+      async ({ session }) => {
+        const reply = await request(session, { ':method': 'CONNECT', ':authority': 'example.test:443' });
+        assert.equal(reply.status, 405);
+        assert.equal(called, false);
+      },
+    );
+  });
+
+  it('renders an error when node would refuse a repeated single-value field, even for HEAD', async () => {
+    await withServer(
+      (_req, res) => {
+        res.setHeader('Content-Type', ['text/plain', 'text/html']);
+        res.end('x');
+      },
+      async ({ session, errors }) => {
+        for (const method of ['GET', 'HEAD']) {
+          const reply = await request(session, { ':method': method, ':path': '/' });
+          assert.equal(reply.status, 500, method);
+          assert.equal(reply.error, undefined, method);
+          assert.equal(reply.headers['content-type'], 'text/plain; charset=utf-8');
+        }
+        assert.equal(errors.length, 2);
       },
     );
   });

@@ -1,19 +1,39 @@
 /**
- * One HTTP/2 exchange as a Berth Request/Response pair: wraps the compat objects of an `http2`
- * server's 'request' event so any Handler (static files, proxy, cache) runs over h2 unchanged.
+ * One HTTP/2 exchange as a Berth Request/Response pair: wraps a `ServerHttp2Stream` from an
+ * `http2` server's 'stream' event (node:http2's core API) so any Handler (static files, proxy,
+ * cache) runs over h2 unchanged.
+ *
+ * Why the core API and not the compat one ('request', Http2ServerRequest/Response): the compat
+ * objects are a second pair of streams over the stream, with about a dozen listeners per
+ * exchange, a header store of their own and trailers always requested (one more DATA frame per
+ * response). We keep our own header store anyway, so the compat layer was pure overhead: on one
+ * core it served about 60 % of what `stream.respond()` + `stream.end()` serve.
  *
  * Life of an h2 exchange. node:http2 owns the socket, the frames, flow control and HPACK; a
- * 'request' event hands us Http2ServerRequest/Http2ServerResponse. serveHttp2Stream() wraps them
- * in H2Request/H2Response and calls the handler. Headers the handler sets stay in H2Response until
- * the head goes out (first write()/end(), like the HTTP/1.1 ServerResponse): then the framing is
- * decided once — no body for HEAD/204/304, Content-Length as the handler set it or as end(chunk)
- * knows it, else the body runs until END_STREAM — and one res.writeHead() call submits HEADERS.
- * Body bytes go through res.write(), whose boolean is the stream's backpressure; res.end() sends
- * END_STREAM, or trailers when addTrailers() gave some (compat always asks for 'wantTrailers').
+ * 'stream' event hands us the stream, its header object and the raw header list.
+ * serveHttp2Stream() wraps them in H2Request/H2Response and calls the handler. Headers the handler
+ * sets stay in H2Response until the head goes out (first write()/end(), like the HTTP/1.1
+ * ServerResponse): then the framing is decided once — no body for HEAD/204/205/304 (HEADERS
+ * carries END_STREAM), Content-Length as the handler set it or as end(chunk) knows it, else the
+ * body runs until END_STREAM — and one stream.respond() submits HEADERS. Body bytes go through
+ * stream.write(), whose boolean is the stream's backpressure; stream.end() sends END_STREAM.
+ * Trailers: a response whose head goes out from end() (the whole body known, the common case)
+ * asks for trailers only when addTrailers() was already called; a streamed body (head sent by
+ * write()) always asks for them (waitForTrailers), so trailers may be added up to end() — when
+ * none were, node sends an empty DATA frame with END_STREAM instead. So: over h2, trailers must
+ * be added before end(), or before the first write() for a body sent whole by end(chunk).
  * A throw or rejection becomes the same text error response HTTP/1.1 sends, or RST_STREAM
  * (INTERNAL_ERROR) when the head already went out, since a status can no longer change. Once the
  * response ends, what is left of the request body is read and dropped (up to maxDrainBytes, then
  * RST_STREAM(NO_ERROR)), as the HTTP/1.1 engine drains: a paused request stream never closes.
+ *
+ * What the compat layer did that is done here instead:
+ * - Expect (RFC 9110 §10.1.1): 100 Continue is sent when the handler starts reading the body
+ *   (as over HTTP/1.1), not eagerly; any other expectation is answered 417 without the handler.
+ * - CONNECT (RFC 9113 §8.5): answered 405 without the handler, as node did: no tunnel over h2
+ *   (takeOver() is HTTP/1.1 only).
+ * - Stream errors (a client's RST_STREAM, our own resets) are ignored: the 'close' event and
+ *   the body iterator report them.
  *
  * Differences from HTTP/1.1 that are the protocol's, not choices:
  * - RFC 9113 §8.2.2: connection-specific fields (Connection, Keep-Alive, Proxy-Connection,
@@ -22,6 +42,8 @@
  * - RFC 9113 §8.3.2: no reason phrase; statusMessage is kept but never sent.
  * - RFC 9113 §8.1: trailers may follow any body, not only a chunked one.
  * - A status outside 200–599 cannot be a final h2 response (node enforces it): RangeError.
+ * - node refuses repeated values for fields such as Content-Type (ERR_HTTP2_HEADER_SINGLE_VALUE):
+ *   a TypeError when the head is sent.
  */
 import http2 from 'node:http2';
 import type { Duplex, Readable } from 'node:stream';
@@ -42,10 +64,16 @@ import type { EngineConfig } from './config.js';
 import { combineFields } from './request.js';
 import { checkFieldValue } from './slab.js';
 
-type OutgoingFields = Record<string, string | string[]>;
+type OutgoingFields = Record<string, string | string[] | number>;
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = http2.constants;
 const EMPTY: IncomingHeaders = Object.freeze(Object.create(null));
+
+/** stream.respond() options, shared: node copies them and never writes to them. */
+const RESPOND_NO_BODY: http2.ServerStreamResponseOptions = { endStream: true };
+const RESPOND_BODY: http2.ServerStreamResponseOptions = { endStream: false };
+const RESPOND_BODY_TRAILERS: http2.ServerStreamResponseOptions = { endStream: false, waitForTrailers: true };
+const CONTINUE: http2.OutgoingHttpHeaders = { ':status': 100 };
 
 /**
  * RFC 9113 §8.2.2: "An endpoint MUST NOT generate an HTTP/2 message containing
@@ -62,18 +90,79 @@ const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Serves one h2 request with `handler`: call it from an `http2` server's 'request' event (see
- * createHttp2Handler). Never throws; handler failures are rendered (or reset the stream) and 5xx
- * errors go to config.onError.
+ * The response fields node:http2 refuses to repeat (its kSingleValueHeaders).
+ * Checked before stream.respond(): for HEAD/204/304 node ends the stream's writable side before
+ * it validates, so a refused head there would leave no way to send an error response.
+ */
+const SINGLE_VALUE: ReadonlySet<string> = new Set([
+  'access-control-allow-credentials',
+  'access-control-max-age',
+  'access-control-request-method',
+  'age',
+  'authorization',
+  'content-encoding',
+  'content-language',
+  'content-length',
+  'content-location',
+  'content-md5',
+  'content-range',
+  'content-type',
+  'date',
+  'dnt',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-match',
+  'if-modified-since',
+  'if-none-match',
+  'if-range',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'range',
+  'referer',
+  'retry-after',
+  'tk',
+  'upgrade-insecure-requests',
+  'user-agent',
+  'x-content-type-options',
+]);
+
+/** The listener for h2 stream errors: see the module comment. */
+function ignoreStreamError(): void {}
+
+/**
+ * Serves one h2 stream with `handler`: call it from an `http2` server's 'stream' event (see
+ * createHttp2StreamHandler). `headers` is node's header object (pseudo-headers included),
+ * `rawHeaders` the flat list as received. Never throws; handler failures are rendered (or reset
+ * the stream) and 5xx errors go to config.onError.
  */
 export function serveHttp2Stream(
   handler: Handler,
   config: EngineConfig,
-  req: http2.Http2ServerRequest,
-  res: http2.Http2ServerResponse,
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  rawHeaders: readonly string[],
 ): void {
-  const request = new H2Request(req, config.limits.maxBufferedBodyBytes);
-  const response = new H2Response(res, req, config);
+  stream.on('error', ignoreStreamError);
+  const request = new H2Request(stream, headers, rawHeaders, config.limits.maxBufferedBodyBytes);
+  const response = new H2Response(stream, request, config);
+  if (request.method === 'CONNECT') {
+    response.sendError(405, 'CONNECT is not supported over HTTP/2', {});
+    return;
+  }
+  const expect = headers.expect;
+  if (expect !== undefined) {
+    // RFC 9110 §10.1.1: an expectation other than 100-continue may be answered with 417.
+    if (expect.toLowerCase() !== '100-continue') {
+      response.sendError(417, 'only 100-continue is supported', {});
+      return;
+    }
+    request.continueOwed = !stream.endAfterHeaders;
+  }
   let result: void | Promise<void>;
   try {
     result = handler(request, response);
@@ -86,12 +175,18 @@ export function serveHttp2Stream(
   }
 }
 
-/** The 'request' listener for an `http2` (or `http2.createSecureServer`) server. */
-export function createHttp2Handler(
+/** The 'stream' listener for an `http2` (or `http2.createSecureServer`) server. */
+export function createHttp2StreamHandler(
   handler: Handler,
   config: EngineConfig,
-): (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void {
-  return (req, res) => serveHttp2Stream(handler, config, req, res);
+): (
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  flags: number,
+  rawHeaders: string[],
+) => void {
+  return (stream, headers, _flags, rawHeaders) =>
+    serveHttp2Stream(handler, config, stream, headers, rawHeaders);
 }
 
 async function watch(res: H2Response, result: Promise<void>, config: EngineConfig): Promise<void> {
@@ -124,9 +219,31 @@ function handlerFailed(res: H2Response, err: unknown, config: EngineConfig): voi
   if (!sent) res.reset();
 }
 
+type Peer = { readonly address: string; readonly port: number };
+const NO_PEER: Peer = { address: '', port: 0 };
+/** The client's address, read once per session (a Proxy over the socket makes each read dear). */
+const peers = new WeakMap<http2.Http2Session, Peer>();
+
+function peerOf(stream: http2.ServerHttp2Stream): Peer {
+  const session = stream.session;
+  if (session === undefined) return NO_PEER;
+  let peer = peers.get(session);
+  if (peer === undefined) {
+    try {
+      const socket = session.socket;
+      peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    } catch {
+      // ERR_HTTP2_SOCKET_UNBOUND: the session already let go of its socket.
+      return NO_PEER;
+    }
+    peers.set(session, peer);
+  }
+  return peer;
+}
+
 /**
- * The Request over HTTP/2: head fields from the HEADERS frame (pseudo-headers removed, `host`
- * from `:authority`), the body read from the compat request stream.
+ * The Request over HTTP/2: method and target from the pseudo-headers, head fields from the raw
+ * list (pseudo-headers removed, `host` from `:authority`), the body read from the stream itself.
  */
 export class H2Request implements Request {
   readonly method: string;
@@ -134,23 +251,38 @@ export class H2Request implements Request {
   readonly httpVersion = '2.0';
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /**
+   * Expect: 100-continue was received, and neither has the handler started reading the body nor
+   * has a 100 gone out: the client may be holding the body back.
+   */
+  continueOwed = false;
+  private readonly authority: string | undefined;
   private headerMap: IncomingHeaders | undefined = undefined;
   private rawList: readonly string[] | undefined = undefined;
+  private rawTrailers: readonly string[] | undefined = undefined;
   private trailerMap: IncomingHeaders | undefined = undefined;
   private cookieMap: Record<string, string | undefined> | undefined = undefined;
 
   constructor(
-    private readonly raw: http2.Http2ServerRequest,
+    private readonly stream: http2.ServerHttp2Stream,
+    pseudo: http2.IncomingHttpHeaders,
+    private readonly raw: readonly string[],
     private readonly maxBufferedBodyBytes: number,
   ) {
-    const pseudo = raw.headers;
-    this.method = raw.method;
+    this.method = pseudo[':method'] ?? '';
+    this.authority = pseudo[':authority'];
     // CONNECT (RFC 9113 §8.5) has no :path; its target is the authority, as in authority-form.
-    this.url = pseudo[':path'] ?? pseudo[':authority'] ?? '';
+    this.url = pseudo[':path'] ?? this.authority ?? '';
     // Read now: the session's socket may be gone by the time an access log asks.
-    const socket = raw.socket;
-    this.remoteAddress = socket?.remoteAddress ?? '';
-    this.remotePort = socket?.remotePort ?? 0;
+    const peer = peerOf(stream);
+    this.remoteAddress = peer.address;
+    this.remotePort = peer.port;
+    // Trailers come as one HEADERS frame, possibly before the handler reads the body.
+    if (!stream.endAfterHeaders) {
+      stream.once('trailers', (_fields: unknown, _flags: number, raw: string[]) => {
+        this.rawTrailers = raw;
+      });
+    }
   }
 
   /**
@@ -161,8 +293,7 @@ export class H2Request implements Request {
   get headers(): IncomingHeaders {
     if (this.headerMap === undefined) {
       const map = combineFields(this.rawHeaders) as Record<string, string | string[] | undefined>;
-      const authority = this.raw.headers[':authority'];
-      if (map.host === undefined && authority !== undefined) map.host = authority;
+      if (map.host === undefined && this.authority !== undefined) map.host = this.authority;
       this.headerMap = map;
     }
     return this.headerMap;
@@ -170,18 +301,18 @@ export class H2Request implements Request {
 
   /** The fields as received, pseudo-headers left out (no synthesized `host`). */
   get rawHeaders(): readonly string[] {
-    this.rawList ??= withoutPseudo(this.raw.rawHeaders);
+    this.rawList ??= withoutPseudo(this.raw);
     return this.rawList;
   }
 
+  /** Empty until the trailer HEADERS frame has arrived (after the body's last DATA frame). */
   get trailers(): IncomingHeaders {
-    if (this.trailerMap !== undefined) return this.trailerMap;
-    const raw = this.raw.rawTrailers;
-    if (raw.length === 0) return EMPTY;
-    const map = combineFields(withoutPseudo(raw));
-    // Trailers arrive once, at the end of the body; cache only when that is behind us.
-    if (this.raw.complete) this.trailerMap = map;
-    return map;
+    if (this.trailerMap === undefined) {
+      const raw = this.rawTrailers;
+      if (raw === undefined || raw.length === 0) return EMPTY;
+      this.trailerMap = combineFields(withoutPseudo(raw));
+    }
+    return this.trailerMap;
   }
 
   get cookies(): Readonly<Record<string, string | undefined>> {
@@ -193,14 +324,19 @@ export class H2Request implements Request {
   }
 
   /**
-   * The body, read once. Leaving the loop early leaves the stream usable for the response
-   * (destroyOnReturn: false). A reset by the client rejects (premature close); nghttp2 already
-   * rejects a body that disagrees with its Content-Length (RFC 9113 §8.1.1).
+   * The body, read once. Sends the 100 Continue owed before the first read (RFC 9110 §10.1.1).
+   * Leaving the loop early leaves the stream usable for the response (destroyOnReturn: false).
+   * A reset by the client rejects (premature close); nghttp2 already rejects a body that
+   * disagrees with its Content-Length (RFC 9113 §8.1.1).
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
-    const raw = this.raw;
-    for await (const chunk of raw.iterator({ destroyOnReturn: false })) yield chunk as Buffer;
-    if (raw.aborted) throw new Error('request aborted before its body was complete');
+    const stream = this.stream;
+    if (this.continueOwed) {
+      this.continueOwed = false;
+      if (!stream.headersSent && !stream.destroyed && !stream.closed) stream.additionalHeaders(CONTINUE);
+    }
+    for await (const chunk of stream.iterator({ destroyOnReturn: false })) yield chunk as Buffer;
+    if (stream.aborted) throw new Error('request aborted before its body was complete');
   }
 
   async buffer(): Promise<Buffer> {
@@ -237,7 +373,7 @@ export class H2Request implements Request {
 /**
  * The Response over HTTP/2. Header rules match ServerResponse (token names, values without
  * CR/LF/NUL, Date and Server added, no body for HEAD/204/304); the bytes go out through the
- * compat response, whose write() result is the stream's backpressure.
+ * stream, whose write() result is its backpressure.
  */
 export class H2Response implements Response {
   statusCode = 200;
@@ -249,13 +385,14 @@ export class H2Response implements Response {
   /** Body bytes still owed under a Content-Length; undefined when the body ends at END_STREAM. */
   private remaining: number | undefined = undefined;
   private fields: Map<string, HeaderValue> | undefined = undefined;
+  private trailerFields: Record<string, string> | undefined = undefined;
   /** HEAD: the head is sent as for GET, the body never (RFC 9110 §9.3.2). */
   private readonly isHead: boolean;
 
   constructor(
-    private readonly raw: http2.Http2ServerResponse,
+    private readonly stream: http2.ServerHttp2Stream,
     /** The request answered: its unread body is discarded once the response ends. */
-    private readonly request: http2.Http2ServerRequest,
+    private readonly request: H2Request,
     private readonly config: Pick<EngineConfig, 'serverHeader' | 'maxDrainBytes'>,
   ) {
     this.isHead = request.method === 'HEAD';
@@ -269,9 +406,9 @@ export class H2Response implements Response {
     return this.ended;
   }
 
-  /** Nothing more can be done for this exchange: the response was handed over, or the stream is gone. */
+  /** Nothing more can be done for this exchange: the head and END_STREAM went out, or the stream is gone. */
   get finished(): boolean {
-    return this.raw.writableEnded || this.gone;
+    return this.gone || (this.headState === 2 && this.stream.writableEnded);
   }
 
   setHeader(name: string, value: HeaderValue): this {
@@ -320,31 +457,26 @@ export class H2Response implements Response {
     return this;
   }
 
-  /**
-   * Sends a 1xx HEADERS frame. 103 with a Link goes through res.writeEarlyHints() (node's own
-   * Early Hints path); anything else through stream.additionalHeaders().
-   */
+  /** Sends a 1xx HEADERS frame (e.g. 103 Early Hints) through stream.additionalHeaders(). */
   writeInformational(statusCode: number, headers?: Readonly<Record<string, HeaderValue>>): void {
     if (this.headState === 2) throw new Error('interim responses must precede the final head');
     // RFC 9113 §8.6: 101 Switching Protocols does not exist in HTTP/2.
     if (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 199 || statusCode === 101) {
       throw new RangeError('not an interim status');
     }
-    const fields: OutgoingFields = Object.create(null);
+    const fields: OutgoingFields = { ':status': statusCode };
     if (headers !== undefined) {
       for (const name of Object.keys(headers)) {
         const value = headers[name]!;
         checkField(name, value);
         const key = name.toLowerCase();
-        if (!CONNECTION_SPECIFIC.has(key)) fields[key] = outgoing(value);
+        if (!CONNECTION_SPECIFIC.has(key)) setField(fields, key, outgoing(value));
       }
     }
     if (this.gone) return;
-    if (statusCode === 103 && fields.link !== undefined && typeof this.raw.writeEarlyHints === 'function') {
-      this.raw.writeEarlyHints(fields);
-      return;
-    }
-    this.raw.stream.additionalHeaders({ ...fields, ':status': statusCode });
+    // A 100 sent here settles an Expect: 100-continue too.
+    if (statusCode === 100) this.request.continueOwed = false;
+    this.stream.additionalHeaders(fields);
   }
 
   write(chunk: string | Uint8Array): boolean {
@@ -358,23 +490,32 @@ export class H2Response implements Response {
     this.ended = true;
     const bytes = chunk === undefined ? undefined : toBuffer(chunk);
     if (this.headState !== 2) this.sendHead(bytes === undefined ? 0 : bytes.length);
-    if (bytes !== undefined) this.sendBody(bytes);
-    if (this.remaining !== undefined && this.remaining > 0) {
-      // As over HTTP/1.1, a body short of its Content-Length is an error, not a complete response.
-      this.reset();
-      return;
+    const stream = this.stream;
+    if (this.hasBody) {
+      if (bytes !== undefined) this.count(bytes.length);
+      if (this.remaining !== undefined && this.remaining > 0) {
+        // As over HTTP/1.1, a body short of its Content-Length is an error, not a complete response.
+        this.reset();
+        return;
+      }
+      // One call for the last chunk and END_STREAM: node sends them in the same DATA frame.
+      if (!this.gone) {
+        if (bytes !== undefined && bytes.length > 0) stream.end(bytes);
+        else stream.end();
+      }
     }
-    this.raw.end();
     this.discardBody();
   }
 
   /**
    * Replaces whatever the handler set with a short text error response and ends it, as
-   * ServerResponse.sendError does. False when HEADERS already went out (the caller resets).
+   * ServerResponse.sendError does. False when HEADERS already went out, or the stream is gone
+   * (the caller resets).
    */
   sendError(status: number, message: string, headers: Readonly<Record<string, string>>): boolean {
-    if (this.headState === 2 || this.raw.writableEnded) return false;
+    if (this.headState === 2 || this.stream.headersSent || this.gone) return false;
     this.fields = undefined;
+    this.trailerFields = undefined;
     this.headState = 0;
     this.ended = false;
     this.remaining = undefined;
@@ -389,12 +530,11 @@ export class H2Response implements Response {
 
   /** Abandons the exchange with RST_STREAM(INTERNAL_ERROR) (RFC 9113 §8.1: an incomplete response). */
   reset(): void {
-    const stream = this.raw.stream;
-    if (!stream.destroyed && !stream.closed) stream.close(NGHTTP2_INTERNAL_ERROR);
+    if (!this.gone) this.stream.close(NGHTTP2_INTERNAL_ERROR);
   }
 
   drain(): Promise<void> {
-    const stream = this.raw.stream;
+    const stream = this.stream;
     if (!stream.writableNeedDrain || this.gone) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
@@ -419,16 +559,20 @@ export class H2Response implements Response {
     if (!this.gone) this.end();
   }
 
-  /** Trailer fields, sent after the body whatever its framing (h2 trailers are a HEADERS frame). */
+  /**
+   * Trailer fields, sent after the body whatever its framing (h2 trailers are a HEADERS frame).
+   * Over h2 they must come before end() — and, for a body sent whole by end(chunk), before the
+   * head goes out (see the module comment); later ones, and any for HEAD/204/304, are dropped.
+   */
   addTrailers(trailers: Readonly<Record<string, string>>): void {
-    const fields: Record<string, string> = Object.create(null);
+    const fields: Record<string, string> = this.trailerFields ?? {};
     for (const name of Object.keys(trailers)) {
       const value = trailers[name]!;
       checkField(name, value);
       const key = name.toLowerCase();
-      if (!CONNECTION_SPECIFIC.has(key)) fields[key] = value;
+      if (!CONNECTION_SPECIFIC.has(key)) setField(fields, key, value);
     }
-    this.raw.addTrailers(fields);
+    this.trailerFields = fields;
   }
 
   /** HTTP/2 has no connection to take over (extended CONNECT is not supported). */
@@ -447,39 +591,49 @@ export class H2Response implements Response {
 
   /** 'drain' and 'close' are the stream's own: 'close' fires once it closes, finished or reset. */
   on(event: 'drain' | 'close', listener: () => void): this {
-    this.raw.stream.on(event, listener);
+    this.stream.on(event, listener);
     return this;
   }
 
   once(event: 'drain' | 'close', listener: () => void): this {
-    this.raw.stream.once(event, listener);
+    this.stream.once(event, listener);
     return this;
   }
 
   off(event: 'drain' | 'close', listener: () => void): this {
-    this.raw.stream.off(event, listener);
+    this.stream.off(event, listener);
     return this;
   }
 
   private get gone(): boolean {
-    const stream = this.raw.stream;
+    const stream = this.stream;
     return stream.destroyed || stream.closed;
   }
 
-  /** Decides the framing and submits HEADERS; `length` is the whole body when end() knows it. */
+  /**
+   * Decides the framing and submits HEADERS; `length` is the whole body when end() sends the
+   * head (so no more body can follow), undefined when write() does.
+   */
   private sendHead(length: number | undefined): void {
     const status = this.statusCode;
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw new RangeError(`status ${status} cannot be a final HTTP/2 response`);
     }
-    const noBody = this.isHead || status === 204 || status === 304;
-    const out: OutgoingFields = Object.create(null);
+    const stream = this.stream;
+    // RFC 9110 §15.3.6: no content in a 205 either (node ends the stream for it). node ends the
+    // writable side of a HEAD stream on arrival, and before it validates a head it refuses (see
+    // SINGLE_VALUE): whatever follows such a head can only be bodiless.
+    const noBody = this.isHead || status === 204 || status === 205 || status === 304 || stream.writableEnded;
+    // A plain object built in one pass: node copies it into its own (null-prototype) object.
+    const out: OutgoingFields = { ':status': status };
     let userLength: number | undefined;
     let sawDate = false;
     let sawServer = false;
-    if (this.fields !== undefined) {
-      for (const [key, value] of this.fields) {
+    const fields = this.fields;
+    if (fields !== undefined) {
+      for (const key of fields.keys()) {
         if (CONNECTION_SPECIFIC.has(key)) continue;
+        const value = fields.get(key)!;
         switch (key) {
           case 'content-length':
             // RFC 9110 §8.6: no Content-Length in a 204 response.
@@ -496,32 +650,50 @@ export class H2Response implements Response {
             sawServer = true;
             break;
         }
-        out[key] = outgoing(value);
+        if (typeof value === 'object' && value.length > 1 && SINGLE_VALUE.has(key)) {
+          throw new TypeError(`header "${key}" cannot have more than one value over HTTP/2`);
+        }
+        setField(out, key, outgoing(value));
       }
     }
     if (!sawDate) out.date = httpDate();
     const server = this.config.serverHeader;
     if (!sawServer && server !== undefined) out.server = server;
+    let options: http2.ServerStreamResponseOptions;
     if (noBody) {
       this.hasBody = false;
+      options = RESPOND_NO_BODY;
       // RFC 9110 §9.3.2: a HEAD response may carry the Content-Length a GET would have.
       if (this.isHead && userLength === undefined && length !== undefined && length > 0) {
         out['content-length'] = String(length);
       }
-    } else if (userLength !== undefined) {
-      this.remaining = userLength;
-    } else if (length !== undefined) {
-      out['content-length'] = String(length);
+    } else {
+      if (userLength !== undefined) this.remaining = userLength;
+      else if (length !== undefined) out['content-length'] = String(length);
+      // Trailers can only be asked for now: always for a streamed body, else when already set.
+      options =
+        length === undefined || this.trailerFields !== undefined ? RESPOND_BODY_TRAILERS : RESPOND_BODY;
     }
-    try {
-      this.raw.writeHead(status, out);
-    } catch (err) {
-      // Nothing was sent (e.g. node refused an array for a single-value field): leave the compat
-      // response clean so an error response can still replace this one.
-      for (const name of this.raw.getHeaderNames()) this.raw.removeHeader(name);
-      throw err;
+    if (this.gone) {
+      // The client went away: nothing to send, and write()/end() become no-ops.
+      this.hasBody = false;
+      this.headState = 2;
+      return;
     }
+    stream.respond(out, options);
     this.headState = 2;
+    if (options === RESPOND_BODY_TRAILERS) stream.once('wantTrailers', () => this.sendTrailers());
+  }
+
+  /** 'wantTrailers': the last DATA frame went out without END_STREAM; trailers (or none) end it. */
+  private sendTrailers(): void {
+    if (this.gone) return;
+    try {
+      // Empty trailers: node sends an empty DATA frame with END_STREAM instead of a HEADERS frame.
+      this.stream.sendTrailers(this.trailerFields ?? {});
+    } catch {
+      this.reset();
+    }
   }
 
   /**
@@ -529,32 +701,41 @@ export class H2Response implements Response {
    * does. A request stream left paused would never close (node waits for its 'end'), and the
    * client would stall on flow control. Beyond maxDrainBytes, RFC 9113 §8.1: "a server MAY
    * request that the client abort transmission of a request without error by sending a
-   * RST_STREAM with an error code of NO_ERROR after sending a complete response".
+   * RST_STREAM with an error code of NO_ERROR after sending a complete response". That is done at
+   * once when a 100 Continue was owed and never sent: the client may be waiting for it.
    */
   private discardBody(): void {
-    const req = this.request;
-    const stream = this.raw.stream;
-    if (stream.endAfterHeaders || req.complete) return;
+    const stream = this.stream;
+    if (stream.endAfterHeaders || stream.readableEnded || this.gone) return;
+    if (this.request.continueOwed) {
+      this.request.continueOwed = false;
+      stream.close(NGHTTP2_NO_ERROR);
+      return;
+    }
     const limit = this.config.maxDrainBytes;
     let discarded = 0;
-    req.on('data', (chunk: Buffer) => {
+    stream.on('data', (chunk: Buffer) => {
       discarded += chunk.length;
       if (discarded > limit && !stream.closed) stream.close(NGHTTP2_NO_ERROR);
     });
-    req.resume();
+    stream.resume();
+  }
+
+  /** Counts `n` body bytes against the Content-Length the handler set, if any. */
+  private count(n: number): void {
+    if (this.remaining === undefined) return;
+    if (n > this.remaining) {
+      throw new Error(`response body exceeds its Content-Length by ${n - this.remaining} bytes`);
+    }
+    this.remaining -= n;
   }
 
   private sendBody(bytes: Buffer): boolean {
-    const stream = this.raw.stream;
+    const stream = this.stream;
     if (this.gone) return false;
     if (!this.hasBody || bytes.length === 0) return !stream.writableNeedDrain;
-    if (this.remaining !== undefined) {
-      if (bytes.length > this.remaining) {
-        throw new Error(`response body exceeds its Content-Length by ${bytes.length - this.remaining} bytes`);
-      }
-      this.remaining -= bytes.length;
-    }
-    return this.raw.write(bytes);
+    this.count(bytes.length);
+    return stream.write(bytes);
   }
 }
 
@@ -563,6 +744,18 @@ function checkField(name: string, value: HeaderValue): void {
   if (!isToken(name)) throw new TypeError(`invalid header name "${name}"`);
   if (typeof value === 'string') checkFieldValue(name, value);
   else if (typeof value !== 'number') for (const v of value) checkFieldValue(name, v);
+}
+
+/**
+ * Sets a field on a plain object. `__proto__` is a valid token: plain assignment would touch the
+ * prototype instead of adding the field, so that one name is defined as an own property.
+ */
+function setField(out: Record<string, unknown>, key: string, value: string | string[]): void {
+  if (key === '__proto__') {
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    out[key] = value;
+  }
 }
 
 function outgoing(value: HeaderValue): string | string[] {

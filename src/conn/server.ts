@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import type { Handler } from '../handler/types.js';
 import { type EngineConfig, resolveConfig, type ServerOptions } from './config.js';
 import { Connection, type ConnectionOwner } from './connection.js';
-import { createHttp2Handler } from './h2-exchange.js';
+import { createHttp2StreamHandler } from './h2-exchange.js';
 import { ListenError } from './listen-errors.js';
 import { secureServerOptions } from './tls-listener.js';
 
@@ -200,7 +200,7 @@ export class Server implements ConnectionOwner {
   private http2Server(): http2.Http2Server {
     if (this.h2 !== undefined) return this.h2;
     const h2 = http2.createServer({ maxSessionMemory: 16 });
-    h2.on('request', createHttp2Handler(this.handler, this.config));
+    h2.on('stream', createHttp2StreamHandler(this.handler, this.config));
     h2.on('session', (session) => {
       this.sessions.add(session);
       session.on('close', () => {
