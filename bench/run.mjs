@@ -8,7 +8,9 @@
 // Load scenarios start every target (each its own process pinned to the server core), check one
 // response, warm each up, then run wrk (pinned to the client core) in alternating rounds
 // (A B C A B C …) so drift on the machine spreads over all targets; the table shows the median
-// round per target. The idle scenario measures server memory per idle keep-alive connection. The
+// round per target. A scenario with an `upstream` (proxy) starts that server first, pinned to the
+// client core beside wrk so each proxy has the server core to itself, checks it, and hands its
+// address to every target. The idle scenario measures server memory per idle keep-alive connection. The
 // static scenarios serve random files from a temp folder (static-files.mjs) removed at exit. The
 // TLS scenarios load over https (certificate from tls-cert.mjs), with h2load for HTTP/2.
 // Markdown tables go to stdout, progress to stderr, everything to bench/results/latest.json.
@@ -49,7 +51,10 @@ if (flags.help) {
 if (flags.list) {
   for (const s of scenarios) {
     const targets = s.targets.map((t) => t.name).join(', ');
-    process.stdout.write(`${s.name} (group ${s.group}, ${s.kind}): ${s.description} [${targets}]\n`);
+    const upstream = s.upstream ? `, upstream ${s.upstream.map((t) => t.name).join(' or ')}` : '';
+    process.stdout.write(
+      `${s.name} (group ${s.group}, ${s.kind}): ${s.description} [${targets}${upstream}]\n`,
+    );
   }
   process.exit(0);
 }
@@ -117,8 +122,25 @@ async function runWrkScenario(scenario) {
     return { ...base, skipped: missing, targets: [] };
   }
   progress(`${scenario.name}: ${scenario.description}`);
+  let upstream;
+  if (scenario.upstream) {
+    try {
+      upstream = await startUpstream(scenario);
+    } catch (error) {
+      const why = `upstream failed to start: ${error.message}`;
+      progress(`  ${why}`);
+      const targets = scenario.targets.map((t) => ({
+        name: t.name,
+        server: t.describe(),
+        rounds: [],
+        error: why,
+      }));
+      return { ...base, targets };
+    }
+    base.upstream = upstream.info;
+  }
   const entries = [];
-  for (const target of scenario.targets) entries.push(await startTarget(target, scenario));
+  for (const target of scenario.targets) entries.push(await startTarget(target, scenario, upstream?.address));
   const running = () => entries.filter((e) => e.instance && !e.error);
   const url = (entry) => targetUrl(scenario, entry.instance.port);
   const load = (entry, seconds) =>
@@ -165,6 +187,7 @@ async function runWrkScenario(scenario) {
     }
   } finally {
     await Promise.all(entries.map((e) => e.instance?.stop()));
+    await upstream?.instance.stop();
   }
   const targets = entries.map(({ instance, ...entry }) =>
     entry.rounds.length === 0
@@ -192,16 +215,49 @@ async function runWrkScenario(scenario) {
   return { ...base, targets };
 }
 
-/** Starts a target and checks one response; failures are recorded on the entry, not thrown. */
-async function startTarget(target, scenario) {
-  const entry = { name: target.name, server: target.describe(), rounds: [] };
+/**
+ * Starts a scenario's upstream: the first of `scenario.upstream` (targets, in order of preference)
+ * that is available, pinned to the client core (beside wrk), and checks one response as `expect`
+ * says (a proxy must pass the upstream's answer on unchanged). Resolves with `{ info, instance,
+ * address }`, `address` being the `{ url, host, port }` targets get as `upstream`; throws when no
+ * candidate is available or the upstream fails.
+ */
+async function startUpstream(scenario) {
+  const target = scenario.upstream.find((t) => !t.unavailable());
+  if (!target) {
+    throw new Error(scenario.upstream.map((t) => `${t.name}: ${t.unavailable()}`).join('; '));
+  }
+  const cpu = settings.cpus.client;
+  const instance = await target.start({ cpu, fdLimit: SERVER_FD_LIMIT });
+  const host = '127.0.0.1';
+  const address = { url: `http://${host}:${instance.port}`, host, port: instance.port };
+  try {
+    await checkResponse(`${address.url}${scenario.path}`, scenario.expect);
+  } catch (error) {
+    await instance.stop();
+    throw error;
+  }
+  progress(
+    `  upstream ${target.name} at ${address.url}${settings.pinned ? `, pinned to core ${cpu} with wrk` : ''}`,
+  );
+  const info = { name: target.name, server: target.describe(), cpu: settings.pinned ? cpu : null };
+  return { info, instance, address };
+}
+
+/**
+ * Starts a target (given `upstream`, the upstream's address, when the scenario has one) and checks
+ * one response; failures are recorded on the entry, not thrown.
+ */
+async function startTarget(target, scenario, upstream) {
+  const options = { cpu: settings.cpus.server, fdLimit: SERVER_FD_LIMIT, upstream };
+  const entry = { name: target.name, server: target.describe(options), rounds: [] };
   const missing = target.unavailable();
   if (missing) {
     progress(`  ${target.name}: skipped, ${missing}`);
     return { ...entry, skipped: missing };
   }
   try {
-    entry.instance = await target.start({ cpu: settings.cpus.server, fdLimit: SERVER_FD_LIMIT });
+    entry.instance = await target.start(options);
     const checked = await checkResponse(targetUrl(scenario, entry.instance.port), scenario.expect, {
       ca: await scenario.tls?.ca(),
       h2: scenario.client === 'h2load',
@@ -375,6 +431,14 @@ function notesFor(scenario) {
   const notes = [];
   if (scenario.note) notes.push(`${scenario.name}: ${scenario.note}`);
   if (scenario.skipped) notes.push(`${scenario.name}: skipped, ${scenario.skipped}`);
+  if (scenario.upstream) {
+    const { name, cpu } = scenario.upstream;
+    notes.push(
+      cpu === null
+        ? `${scenario.name}: upstream ${name}, unpinned (taskset or a second core is missing)`
+        : `${scenario.name}: upstream ${name} pinned to core ${cpu} together with wrk; each proxy alone on core ${settings.cpus.server}`,
+    );
+  }
   if (scenario.tls) {
     // h2load reports what its clients negotiated; wrk reports nothing, so the check's is shown.
     const seen = scenario.targets.flatMap((t) => {

@@ -9,6 +9,9 @@
 // Load over TLS: `tls: { ca }` (a function resolving with the CA the check trusts) makes the URLs
 // https; `client: 'h2load'` (with `clients`, `streams`) loads over h2 instead of wrk, and the check
 // then speaks h2 too.
+// A proxy scenario names its `upstream`: candidate targets, the first available one used. The
+// harness starts it first (pinned to the client core with wrk), checks it against `expect`, and
+// passes its address to every target's start as `upstream` (see targets.mjs).
 import { resolve } from 'node:path';
 import { STATIC_FILES, staticFileBytes, staticRoot } from './static-files.mjs';
 import { nginxTarget, nodeScriptTarget } from './targets.mjs';
@@ -90,6 +93,37 @@ function tlsScenario({ name, description, ...load }) {
   };
 }
 
+/**
+ * The proxy scenario's upstream: nginx `return 200` (one worker) when there is an nginx, as it
+ * answers more requests per core than the Berth hello server and shares its core with wrk; else
+ * the Berth hello server.
+ */
+const proxyUpstream = [nginxTarget('nginx hello', `return 200 "${HELLO_BODY}";`), berthHello];
+const berthProxy = nodeScriptTarget('berth', 'servers/berth-proxy.mjs', {
+  args: ({ upstream }) => [upstream.url],
+});
+/**
+ * nginx as a reverse proxy with upstream keep-alive (HTTP/1.1, Connection cleared, up to 32 idle
+ * connections kept). The upstream's keepalive_requests (default 1000) is raised as the client
+ * side's is in nginx.conf, so neither proxy reconnects to the upstream every 1000 requests.
+ * `keepalive 32` is below the 64 connections wrk keeps busy, so nginx closes the surplus idle
+ * connections and opens new ones (thousands per second of TIME_WAIT here); Berth's pool keeps up
+ * to 64. Raise it to 64 to compare without that churn.
+ */
+const nginxProxy = nginxTarget(
+  'nginx',
+  `proxy_pass http://upstream;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";`,
+  {
+    http: ({ upstream } = {}) => `upstream upstream {
+    server ${upstream?.host ?? '127.0.0.1'}:${upstream?.port ?? 'PORT'};
+    keepalive 64;
+    keepalive_requests 10000000;
+  }`,
+  },
+);
+
 export const scenarios = [
   {
     name: 'hello',
@@ -156,4 +190,19 @@ export const scenarios = [
     threads: 1,
     connections: 64,
   }),
+  {
+    name: 'proxy',
+    group: 'proxy',
+    kind: 'wrk',
+    description: 'reverse proxy to a hello upstream (upstream keep-alive), keep-alive, 64 connections',
+    note: 'nginx keeps 32 idle upstream connections for 64 busy ones, so it reconnects under load',
+    upstream: proxyUpstream,
+    targets: [berthProxy, nginxProxy],
+    baseline: 'nginx',
+    path: '/',
+    expect: { status: 200, body: HELLO_BODY },
+    goals: { berth: 0.5 },
+    threads: 1,
+    connections: 64,
+  },
 ];

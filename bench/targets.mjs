@@ -1,7 +1,10 @@
-// Servers under test. A target is `{ name, start(options) }`; `start` resolves with a running
-// instance `{ name, port, memory?, stop }` or rejects with the server's stderr. Scenarios build
-// their targets from the two factories below, so a new scenario (static files, TLS, proxy, cache)
-// only needs its own server script (plus arguments) or nginx `location` body (plus `tls`).
+// Servers under test. A target is `{ name, describe(options?), unavailable(), start(options) }`;
+// `start` resolves with a running instance `{ name, port, memory?, stop }` or rejects with the
+// server's stderr. `options` are `{ cpu, fdLimit, upstream? }`; `upstream` (`{ url, host, port }`)
+// is there for a scenario with an upstream (the proxy scenario), which the harness starts first.
+// Scenarios build their targets from the two factories below, so a new scenario (static files,
+// TLS, proxy, cache) only needs its own server script (plus arguments) or nginx `location` body
+// (plus `tls` or `http`).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -26,8 +29,8 @@ const HOST = '127.0.0.1';
 /**
  * A node server script (path relative to bench/, or absolute) that prints its port as its first
  * stdout line and calls answerHarness(). Runs with --expose-gc so memory samples follow a full GC.
- * `args` (an array, or a function returning one or a promise of one, called at each start) follow
- * the script path.
+ * `args` (an array, or a function of the start options returning one or a promise of one, called
+ * at each start) follow the script path.
  */
 export function nodeScriptTarget(name, script, { args = [] } = {}) {
   const path = resolve(BENCH_DIR, script);
@@ -35,8 +38,9 @@ export function nodeScriptTarget(name, script, { args = [] } = {}) {
     name,
     describe: () => script,
     unavailable: () => undefined,
-    async start({ cpu, fdLimit }) {
-      const extra = typeof args === 'function' ? await args() : args;
+    async start(options) {
+      const { cpu, fdLimit } = options;
+      const extra = typeof args === 'function' ? await args(options) : args;
       const argv = withFdLimit(fdLimit, pinned(cpu, [process.execPath, '--expose-gc', path, ...extra]));
       const handle = spawnChild(argv, { ipc: true });
       try {
@@ -59,31 +63,44 @@ export function nodeScriptTarget(name, script, { args = [] } = {}) {
 
 /**
  * nginx with one worker from bench/nginx.conf; `location` is the body of `location / { … }`, or a
- * function returning it, called at each start (for paths made at run time, e.g. a `root`).
+ * function of the start options returning it, called at each start (for paths made at run time,
+ * e.g. a `root`). `http` (optional), likewise a string or function, goes in the `http { … }` block
+ * (e.g. an `upstream` block naming the scenario's upstream port).
  * `tls` (optional), a function resolving with `{ cert, key }` (PEM), makes the server HTTPS with
  * HTTP/2 beside HTTP/1.1 through ALPN: the PEM goes into the temp dir, TLSv1.2 and v1.3 only.
  * Unavailable (skipped, with a note) when no nginx binary is found, or for `tls` when it lacks
  * the ssl or http_v2 module; BENCH_NGINX names one.
  */
-export function nginxTarget(name, location, { tls } = {}) {
-  const body = () => (typeof location === 'function' ? location() : location);
+export function nginxTarget(name, location, { tls, http = '' } = {}) {
+  const text = (value, options) => (typeof value === 'function' ? value(options) : value);
+  const oneLine = (config) => config.replace(/\s+/g, ' ').trim();
   return {
     name,
-    describe: () =>
-      `nginx${tls ? ` ${nginxVersion()?.join('.')} ${listenFlags().trim()}` : ''}: ${body().replace(/\s+/g, ' ')}`,
+    describe: (options = {}) => {
+      const httpBlock = oneLine(text(http, options));
+      const where = tls ? ` ${nginxVersion()?.join('.')} ${listenFlags().trim()}` : '';
+      return `nginx${where}: ${httpBlock ? `${httpBlock} ` : ''}${oneLine(text(location, options))}`;
+    },
     unavailable: () => {
       if (!findNginx()) return 'nginx not found (apt-get install nginx-light)';
       if (tls && !nginxHasTls())
         return 'nginx lacks http_ssl_module or http_v2_module (apt-get install nginx-full)';
       return undefined;
     },
-    async start({ cpu }) {
-      const location = body();
+    async start(options) {
+      const { cpu } = options;
       const dir = mkdtempSync(join(tmpdir(), 'berth-bench-nginx-'));
       const removeDir = removeDirLater(dir);
       const port = await freePort();
       const template = readFileSync(join(BENCH_DIR, 'nginx.conf'), 'utf8');
-      const values = { dir, port: String(port), location, listen: '', server: '' };
+      const values = {
+        dir,
+        port: String(port),
+        location: text(location, options),
+        http: text(http, options),
+        listen: '',
+        server: '',
+      };
       if (tls) {
         const { cert, key } = await tls();
         writeFileSync(join(dir, 'cert.pem'), cert, { mode: 0o600 });

@@ -323,7 +323,13 @@ describe('serveHttp2Stream()', () => {
       },
       async ({ session }) => {
         const reply = await request(session, get('/'));
-        assert.equal(reply.rstCode, NGHTTP2_INTERNAL_ERROR);
+        // Berth resets with INTERNAL_ERROR; Node 24's http2 layer may catch the short body first
+        // and reset with PROTOCOL_ERROR. Either way the client is told the body is incomplete.
+        assert.ok(
+          reply.rstCode === NGHTTP2_INTERNAL_ERROR ||
+            reply.rstCode === http2.constants.NGHTTP2_PROTOCOL_ERROR,
+          `stream reset with ${reply.rstCode}`,
+        );
       },
     );
   });
