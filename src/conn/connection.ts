@@ -220,6 +220,13 @@ export class Connection implements ResponseSink, BodySource {
   }
 
   private handOverToHttp2(bytes: Buffer): void {
+    const socket = this.detach();
+    socket.unshift(bytes);
+    this.owner.acceptHttp2(socket);
+  }
+
+  /** Lets go of the socket for good (HTTP/2, a tunnel): no listener, deadline or state is left. */
+  private detach(): Socket {
     const socket = this.socket;
     socket.removeListener('data', onSocketData);
     socket.removeListener('drain', onSocketDrain);
@@ -231,8 +238,9 @@ export class Connection implements ResponseSink, BodySource {
     this.deadline = 0;
     this.owner.forget(this);
     socket.pause();
-    socket.unshift(bytes);
-    this.owner.acceptHttp2(socket);
+    // Pauses made for HTTP no longer apply to whoever reads the socket next.
+    this.paused = 0;
+    return socket;
   }
 
   private onHead(head: RequestHead): void {
@@ -423,21 +431,8 @@ export class Connection implements ResponseSink, BodySource {
     const head = this.stash ?? Buffer.alloc(0);
     this.stash = undefined;
     this.output.flush();
-    const socket = this.socket;
-    socket.removeListener('data', onSocketData);
-    socket.removeListener('drain', onSocketDrain);
-    socket.removeListener('end', onSocketEnd);
-    socket.removeListener('error', onSocketError);
-    socket.removeListener('close', onSocketClose);
-    this.reading = Reading.Closed;
-    this.ended = true;
-    this.deadline = 0;
     this.dequeue();
-    this.owner.forget(this);
-    socket.pause();
-    // The bytes that reach the socket from now on are the tunnel's: pauses made for HTTP no longer apply.
-    this.paused = 0;
-    return { socket, head };
+    return { socket: this.detach(), head };
   }
 
   backedUp(res: ServerResponse): boolean {

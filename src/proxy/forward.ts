@@ -33,6 +33,7 @@ import type { Handler, Request, Response } from '../handler/types.js';
 import { reasonPhrase } from '../http/status.js';
 import { type Credentials, parseBasicAuth, plainCredentials } from '../static/auth.js';
 import { allowedClient, type Cidr, LOOPBACK_ONLY, parseCidr } from './access.js';
+import { joined, joinedRecord, record } from './field-records.js';
 import { forwardableFields, forwardableResponseFields } from './hop-by-hop.js';
 import { relay } from './tunnel.js';
 import type { UpstreamPool } from './upstream-pool.js';
@@ -496,10 +497,6 @@ function viaVersion(httpVersion: string): string {
   return httpVersion === '2.0' ? '2' : httpVersion;
 }
 
-function joined(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
 /** A header record as flat `[name, value, …]`, arrays as repeated fields. */
 function flatten(headers: Readonly<Record<string, string | string[] | undefined>>): string[] {
   const out: string[] = [];
@@ -508,28 +505,6 @@ function flatten(headers: Readonly<Record<string, string | string[] | undefined>
     if (value === undefined) continue;
     if (Array.isArray(value)) for (const v of value) out.push(name, v);
     else out.push(name, value);
-  }
-  return out;
-}
-
-/** Fields as a header record for writeInformational(): repeated names become arrays. */
-function record(fields: readonly (readonly [string, string])[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of fields) {
-    const existing = out[name];
-    if (existing === undefined) out[name] = value;
-    else if (Array.isArray(existing)) existing.push(value);
-    else out[name] = [existing, value];
-  }
-  return out;
-}
-
-/** Fields as a trailer record: repeated names joined with ', ' (RFC 9110 §5.3). */
-function joinedRecord(fields: readonly (readonly [string, string])[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of fields) {
-    const existing = out[name];
-    out[name] = existing === undefined ? value : `${existing}, ${value}`;
   }
   return out;
 }

@@ -46,6 +46,7 @@ import { splitList } from '../http/field-list.js';
 import { reasonPhrase } from '../http/status.js';
 import { type Cidr, parseCidr } from './access.js';
 import type { Upstream, UpstreamGroup } from './balancer.js';
+import { fieldsOf, joined, joinedRecord, record } from './field-records.js';
 import { clientAddress, FORWARDING_FIELDS, forwardingFields } from './forwarded.js';
 import { forwardableFields, forwardableResponseFields } from './hop-by-hop.js';
 import { relay } from './tunnel.js';
@@ -583,41 +584,4 @@ function answer(res: Response, status: number, message: string): void {
 function describe(err: unknown): string {
   if (err instanceof UpstreamError) return `${err.kind}: ${err.message}`;
   return err instanceof Error ? err.message : String(err);
-}
-
-function joined(value: string | readonly string[] | undefined): string | undefined {
-  return value === undefined || typeof value === 'string' ? value : value.join(', ');
-}
-
-function fieldsOf(headers: Readonly<Record<string, string | string[] | undefined>>): [string, string][] {
-  const out: [string, string][] = [];
-  for (const name of Object.keys(headers)) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) out.push([name, v]);
-    else out.push([name, value]);
-  }
-  return out;
-}
-
-/** Fields as a header record for writeInformational(): repeated names become arrays. */
-function record(fields: FieldList): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of fields) {
-    const existing = out[name];
-    if (existing === undefined) out[name] = value;
-    else if (Array.isArray(existing)) existing.push(value);
-    else out[name] = [existing, value];
-  }
-  return out;
-}
-
-/** Fields as a trailer record: repeated names joined with ', ' (RFC 9110 §5.3). */
-function joinedRecord(fields: FieldList): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of fields) {
-    const existing = out[name];
-    out[name] = existing === undefined ? value : `${existing}, ${value}`;
-  }
-  return out;
 }
