@@ -3,10 +3,10 @@
  * body arrives from the connection as Buffer views and is read once, as an async iterable or whole.
  */
 
-import { HttpError } from '../handler/http-error.js';
 import type { IncomingHeaders, Request } from '../handler/types.js';
 import { parseCookies } from '../http/cookies.js';
 import type { RequestHead } from '../wire/head.js';
+import { parseJsonBody, readWhole, toArrayBuffer } from './read-body.js';
 
 /** What a request needs from its connection while its body is read. */
 export interface BodySource {
@@ -104,16 +104,8 @@ export class ServerRequest implements Request, AsyncIterator<Buffer> {
     });
   }
 
-  async buffer(): Promise<Buffer> {
-    const limit = this.source.maxBufferedBodyBytes;
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of this) {
-      total += chunk.length;
-      if (total > limit) throw new HttpError(413, `request body larger than ${limit} bytes`);
-      chunks.push(chunk);
-    }
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  buffer(): Promise<Buffer> {
+    return readWhole(this, this.source.maxBufferedBodyBytes);
   }
 
   async text(): Promise<string> {
@@ -121,17 +113,11 @@ export class ServerRequest implements Request, AsyncIterator<Buffer> {
   }
 
   async json(): Promise<unknown> {
-    const text = await this.text();
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new HttpError(400, 'request body is not valid JSON');
-    }
+    return parseJsonBody(await this.text());
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
-    const buf = await this.buffer();
-    return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+    return toArrayBuffer(await this.buffer());
   }
 
   /** Connection side: body bytes arrived (a view the request may keep; reads never reuse it). */
