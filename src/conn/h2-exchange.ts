@@ -45,6 +45,7 @@
  * - node refuses repeated values for fields such as Content-Type (ERR_HTTP2_HEADER_SINGLE_VALUE):
  *   a TypeError when the head is sent.
  */
+
 import http2 from 'node:http2';
 import type { Duplex, Readable } from 'node:stream';
 import { HttpError } from '../handler/http-error.js';
@@ -58,11 +59,11 @@ import type {
 } from '../handler/types.js';
 import { parseCookies, serializeSetCookie } from '../http/cookies.js';
 import { httpDate } from '../http/date.js';
-import { isToken } from '../http/field-syntax.js';
 import { reasonPhrase } from '../http/status.js';
 import type { EngineConfig } from './config.js';
+import { checkField, writeHeadArguments } from './outgoing-fields.js';
+import { parseJsonBody, readWhole, toArrayBuffer } from './read-body.js';
 import { combineFields } from './request.js';
-import { checkFieldValue } from './slab.js';
 
 type OutgoingFields = Record<string, string | string[] | number>;
 
@@ -339,16 +340,8 @@ export class H2Request implements Request {
     if (stream.aborted) throw new Error('request aborted before its body was complete');
   }
 
-  async buffer(): Promise<Buffer> {
-    const limit = this.maxBufferedBodyBytes;
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of this) {
-      total += chunk.length;
-      if (total > limit) throw new HttpError(413, `request body larger than ${limit} bytes`);
-      chunks.push(chunk);
-    }
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  buffer(): Promise<Buffer> {
+    return readWhole(this, this.maxBufferedBodyBytes);
   }
 
   async text(): Promise<string> {
@@ -356,17 +349,11 @@ export class H2Request implements Request {
   }
 
   async json(): Promise<unknown> {
-    const text = await this.text();
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new HttpError(400, 'request body is not valid JSON');
-    }
+    return parseJsonBody(await this.text());
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
-    const buf = await this.buffer();
-    return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+    return toArrayBuffer(await this.buffer());
   }
 }
 
@@ -441,17 +428,9 @@ export class H2Response implements Response {
     headers?: Readonly<Record<string, HeaderValue>>,
   ): this {
     if (this.headState !== 0) throw new Error('writeHead() called after the head was sent');
-    if (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 999) {
-      throw new RangeError(`invalid status code ${statusCode}`);
-    }
+    const { message, fields } = writeHeadArguments(statusCode, messageOrHeaders, headers);
     this.statusCode = statusCode;
-    let fields = headers;
-    if (typeof messageOrHeaders === 'string') {
-      checkFieldValue('status message', messageOrHeaders);
-      this.statusMessage = messageOrHeaders;
-    } else {
-      fields = messageOrHeaders;
-    }
+    if (message !== undefined) this.statusMessage = message;
     if (fields !== undefined) for (const name of Object.keys(fields)) this.setHeader(name, fields[name]!);
     this.headState = 1;
     return this;
@@ -740,12 +719,6 @@ export class H2Response implements Response {
 }
 
 /** The same checks as ServerResponse.setHeader: a token name, values that cannot split a field. */
-function checkField(name: string, value: HeaderValue): void {
-  if (!isToken(name)) throw new TypeError(`invalid header name "${name}"`);
-  if (typeof value === 'string') checkFieldValue(name, value);
-  else if (typeof value !== 'number') for (const v of value) checkFieldValue(name, v);
-}
-
 /**
  * Sets a field on a plain object. `__proto__` is a valid token: plain assignment would touch the
  * prototype instead of adding the field, so that one name is defined as an own property.

@@ -7,11 +7,11 @@ import type { Duplex, Readable } from 'node:stream';
 import type { CookieOptions, HeaderValue, Response } from '../handler/types.js';
 import { serializeSetCookie } from '../http/cookies.js';
 import { httpDate } from '../http/date.js';
-import { isToken } from '../http/field-syntax.js';
 import { reasonPhrase } from '../http/status.js';
 import { CRLF, chunkHeader, lastChunkWithTrailers } from '../wire/body-encoders.js';
+import { checkField, writeHeadArguments } from './outgoing-fields.js';
 import type { ServerRequest } from './request.js';
-import { checkFieldValue, slabWriter } from './slab.js';
+import { slabWriter } from './slab.js';
 
 /** What a response needs from its connection. */
 export interface ResponseSink {
@@ -122,9 +122,7 @@ export class ServerResponse implements Response {
 
   setHeader(name: string, value: HeaderValue): this {
     if (this.headState !== 0) throw new Error('cannot set headers after they are sent');
-    if (!isToken(name)) throw new TypeError(`invalid header name "${name}"`);
-    if (typeof value === 'string') checkFieldValue(name, value);
-    else if (typeof value !== 'number') for (const v of value) checkFieldValue(name, v);
+    checkField(name, value);
     const key = name.toLowerCase();
     if (this.keys === undefined) {
       this.keys = [key];
@@ -172,17 +170,9 @@ export class ServerResponse implements Response {
     headers?: Readonly<Record<string, HeaderValue>>,
   ): this {
     if (this.headState !== 0) throw new Error('writeHead() called after the head was sent');
-    if (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 999) {
-      throw new RangeError(`invalid status code ${statusCode}`);
-    }
+    const { message, fields } = writeHeadArguments(statusCode, messageOrHeaders, headers);
     this.statusCode = statusCode;
-    let fields = headers;
-    if (typeof messageOrHeaders === 'string') {
-      checkFieldValue('status message', messageOrHeaders);
-      this.statusMessage = messageOrHeaders;
-    } else {
-      fields = messageOrHeaders;
-    }
+    if (message !== undefined) this.statusMessage = message;
     if (fields !== undefined) for (const name of Object.keys(fields)) this.setHeader(name, fields[name]!);
     this.headState = 1;
     return this;
@@ -192,15 +182,12 @@ export class ServerResponse implements Response {
     if (this.headState === 2) throw new Error('interim responses must precede the final head');
     if (statusCode < 100 || statusCode > 199 || statusCode === 101)
       throw new RangeError('not an interim status');
+    // Interim fields get the same checks as final ones: a value must not split the head.
+    if (headers !== undefined) for (const name of Object.keys(headers)) checkField(name, headers[name]!);
     const w = slabWriter;
     w.begin(256);
     w.latin1(statusLine(statusCode, ''));
-    if (headers !== undefined) {
-      for (const name of Object.keys(headers)) {
-        if (!isToken(name)) throw new TypeError(`invalid header name "${name}"`);
-        writeValues(name, headers[name]!);
-      }
-    }
+    if (headers !== undefined) for (const name of Object.keys(headers)) writeValues(name, headers[name]!);
     w.latin1('\r\n');
     this.push(w.finish());
   }

@@ -6,7 +6,6 @@
  *
  * Single-threaded by design: a region is begun, filled and finished within one synchronous run.
  */
-import { isValidFieldValue } from '../http/field-syntax.js';
 
 const SLAB_BYTES = 128 * 1024;
 /** Heads larger than this are built in a Buffer of their own. */
@@ -123,10 +122,3 @@ function copyShort(buf: Buffer, p: number, s: string): number {
 
 /** The one writer; regions never interleave because each is built in one synchronous run. */
 export const slabWriter = new SlabWriter();
-
-/** Throws a TypeError for a value that would split the head (CR, LF, NUL or other controls). */
-export function checkFieldValue(name: string, value: string): void {
-  if (!isValidFieldValue(value)) {
-    throw new TypeError(`invalid character in the value of header "${name}"`);
-  }
-}
