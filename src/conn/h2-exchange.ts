@@ -62,7 +62,7 @@ import { httpDate } from '../http/date.js';
 import { reasonPhrase } from '../http/status.js';
 import type { EngineConfig } from './config.js';
 import { checkField, writeHeadArguments } from './outgoing-fields.js';
-import { parseJsonBody, readWhole, toArrayBuffer } from './read-body.js';
+import { parseJsonBody, readWhole, toArrayBuffer } from '../handler/read-body.js';
 import { combineFields } from './request.js';
 
 type OutgoingFields = Record<string, string | string[] | number>;

@@ -6,7 +6,7 @@
 import type { IncomingHeaders, Request } from '../handler/types.js';
 import { parseCookies } from '../http/cookies.js';
 import type { RequestHead } from '../wire/head.js';
-import { parseJsonBody, readWhole, toArrayBuffer } from './read-body.js';
+import { parseJsonBody, readWhole, toArrayBuffer } from '../handler/read-body.js';
 
 /** What a request needs from its connection while its body is read. */
 export interface BodySource {

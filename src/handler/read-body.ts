@@ -1,6 +1,7 @@
 /**
- * Reading a request body whole, the same way over HTTP/1.1 and HTTP/2: within a byte limit
- * (413 beyond it), as text, JSON (400 when invalid) or an ArrayBuffer.
+ * Reading a request body whole, the same way over HTTP/1.1, HTTP/2 and in any handler that builds
+ * a Request of its own (the cache): within a byte limit (413 beyond it), as text, JSON (400 when
+ * invalid) or an ArrayBuffer.
  */
 import { HttpError } from '../handler/http-error.js';
 
