@@ -25,6 +25,7 @@ import { OriginFetch, type OriginHead } from './origin-fetch.js';
 import { directivesOf, entryTimes, fieldValue, reuseOf, storeVerdict } from './policy.js';
 import { serveStored } from './serve-stored.js';
 import type { CacheStore, StoredEntry, StoredHead, StoreWriter } from './store.js';
+import { StoreRejected } from './store-errors.js';
 
 export type CacheOptions = {
   readonly store: CacheStore;
@@ -527,7 +528,8 @@ class Tee {
     this.writer?.abort();
     this.writer = undefined;
     this.releaseWaiters();
-    this.onError(error);
+    // A store declining an entry (too large for it) is policy, not a fault.
+    if (!(error instanceof StoreRejected)) this.onError(error);
     if (this.clientGone) {
       this.fetch.cancel();
       this.resolve();

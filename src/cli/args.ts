@@ -58,6 +58,9 @@ export const USAGE = `usage: berth [serve] [ROOT] [options]     serve the files 
       --connect-ports P,Q ports CONNECT may reach (default 443)
       --auth USER:PASS    require Proxy-Authorization
   both: --pseudonym NAME  this proxy's name in Via (default berth-HOST-PORT)
+      --cache             keep an RFC 9111 shared cache of responses
+      --cache-size MB     memory for the cache, in MiB (default 256)
+      --cache-dir DIR     keep the cache on disk in DIR instead, surviving restarts
   -h, --help              show this help
   -v, --version           print the version`;
 
@@ -112,7 +115,11 @@ export type ProxyCommand = ListenerCommand & {
     | undefined;
   readonly trustProxy: readonly string[];
   readonly pseudonym: string | undefined;
+  readonly cache: CacheSpec | undefined;
 };
+
+/** `--cache` on a proxy: a memory store of `sizeBytes`, or a disk store in `dir` of that size. */
+export type CacheSpec = { readonly sizeBytes: number; readonly dir: string | undefined };
 
 /** `berth forward-proxy`: a forward proxy with CONNECT tunnels, never open by default. */
 export type ForwardProxyCommand = ListenerCommand & {
@@ -121,6 +128,7 @@ export type ForwardProxyCommand = ListenerCommand & {
   readonly connectPorts: readonly number[];
   readonly auth: { readonly user: string; readonly pass: string } | undefined;
   readonly pseudonym: string | undefined;
+  readonly cache: CacheSpec | undefined;
 };
 
 /** Where the HTTPS certificate comes from: files given, or Berth's local CA. */
@@ -180,6 +188,8 @@ const OPTIONS = {
   allow: { type: 'string', multiple: true },
   'connect-ports': { type: 'string' },
   pseudonym: { type: 'string' },
+  'cache-size': { type: 'string' },
+  'cache-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -205,7 +215,11 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
 }
 
 function parse(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
-  const { values: v, positionals } = parseWithNode(argv);
+  // On the proxies --cache is a switch; on serve it takes the max-age (-c SECONDS, as http-server).
+  const proxying = argv.includes('proxy') || argv.includes('forward-proxy');
+  const { values: v, positionals } = parseWithNode(
+    proxying ? argv.map((a) => (a === '--cache' ? '--cache=on' : a)) : argv,
+  );
   if (v.help) return { kind: 'help' };
   if (v.version) return { kind: 'version' };
 
@@ -306,6 +320,8 @@ const PROXY_ONLY = [
   'trust-proxy',
   'allow',
   'connect-ports',
+  'cache-size',
+  'cache-dir',
 ] as const;
 const SERVE_ONLY = [
   'cache',
@@ -359,7 +375,8 @@ function proxyCommand(v: Values, env: NodeJS.ProcessEnv): ProxyCommand {
         };
   return {
     kind: 'proxy',
-    ...listenerCommand(v, env, 'proxy'),
+    ...listenerCommand(withoutCache(v), env, 'proxy'),
+    cache: cacheSpec(v),
     to,
     lb: v.lb === undefined ? 'round-robin' : oneOf('--lb', v.lb, LB_POLICIES),
     health,
@@ -381,12 +398,36 @@ function forwardProxyCommand(v: Values, env: NodeJS.ProcessEnv): ForwardProxyCom
   }
   return {
     kind: 'forward-proxy',
-    ...listenerCommand(v, env, 'forward-proxy'),
+    ...listenerCommand(withoutCache(v), env, 'forward-proxy'),
+    cache: cacheSpec(v),
     allow: v.allow,
     connectPorts,
     auth,
     pseudonym: v.pseudonym,
   };
+}
+
+/** The values without --cache, which serve reads differently. */
+function withoutCache(v: Values): Values {
+  const { cache: _, ...rest } = v;
+  return rest;
+}
+
+/** --cache [--cache-size MB] [--cache-dir DIR] on a proxy command. */
+function cacheSpec(v: Values): CacheSpec | undefined {
+  if (v.cache === undefined) {
+    for (const flag of ['cache-size', 'cache-dir'] as const) {
+      if (v[flag] !== undefined) throw new UsageError(`--${flag} needs --cache`);
+    }
+    return undefined;
+  }
+  if (v.cache !== 'on') throw new UsageError('--cache takes no value on a proxy (use --cache-size MB)');
+  const mib = v['cache-size'] === undefined ? 256 : Number(v['cache-size']);
+  if (!Number.isInteger(mib) || mib < 1) {
+    throw new UsageError(`--cache-size "${v['cache-size']}": give a whole number of MiB, e.g. 256`);
+  }
+  const dir = v['cache-dir'] === undefined ? undefined : nonEmpty('--cache-dir', v['cache-dir']);
+  return { sizeBytes: mib * 1024 * 1024, dir };
 }
 
 function upstreamUrl(flag: string, text: string): string {

@@ -14,6 +14,9 @@ import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { DiskStore } from '../cache/disk-store.js';
+import { type CacheHandler, createCache } from '../cache/handler.js';
+import { MemoryStore } from '../cache/memory-store.js';
 import type { ServerOptions } from '../conn/config.js';
 import { createServer, type Server, type ServerAddress } from '../conn/server.js';
 import type { Handler } from '../handler/types.js';
@@ -93,7 +96,7 @@ async function serve(cmd: ServeCommand): Promise<void> {
     fail(err instanceof SetupError ? err.message : `${cmd.root}: ${message(err)}`, EXIT_USAGE);
     return;
   }
-  await run(cmd, handler, options, log, `serving ${cmd.root}`, cmd.redirectHttp);
+  await run(cmd, handler, { options, log, what: `serving ${cmd.root}`, redirectHttp: cmd.redirectHttp });
 }
 
 /** `berth proxy` and `berth forward-proxy`: the same listener, log and TLS handling as serve. */
@@ -102,14 +105,19 @@ async function runProxy(cmd: ProxyCommand | ForwardProxyCommand): Promise<void> 
   let handler: Handler;
   const options: ServerOptions = { h2c: cmd.h2c };
   let what: string;
+  let cache: Awaited<ReturnType<typeof openCache>>;
   try {
     if (cmd.tls !== undefined) options.tls = await tlsOptions(cmd.tls);
     log = await openLog(cmd);
+    cache = await openCache(cmd);
+    const around = cache?.wrap;
     if (cmd.kind === 'proxy') {
-      handler = proxyHandler(cmd.to, cmd, cmd.lb);
-      what = `proxying to ${cmd.to.join(', ')}`;
+      const proxy = proxyHandler(cmd.to, cmd, cmd.lb);
+      handler = around === undefined ? proxy : around(proxy);
+      what = `proxying to ${cmd.to.join(', ')}${around === undefined ? '' : ', with a cache'}`;
     } else {
       handler = createForwardProxy({
+        around,
         pool: new UpstreamPool(),
         allow: cmd.allow,
         connectPorts: cmd.connectPorts,
@@ -117,14 +125,33 @@ async function runProxy(cmd: ProxyCommand | ForwardProxyCommand): Promise<void> 
         pseudonym: pseudonymFor(cmd),
         log: (line) => process.stderr.write(`berth: ${line}\n`),
       });
-      what = 'forward proxy';
+      what = `forward proxy${around === undefined ? '' : ' with a cache'}`;
     }
     handler = log.wrap(handler);
   } catch (err) {
     fail(message(err), EXIT_USAGE);
     return;
   }
-  await run(cmd, handler, options, log, what, undefined);
+  await run(cmd, handler, { options, log, what, redirectHttp: undefined, close: cache?.close });
+}
+
+/** `--cache`: the RFC 9111 cache over a memory or disk store, to wrap a handler in, and its store's close(). */
+async function openCache(
+  cmd: ProxyCommand | ForwardProxyCommand,
+): Promise<{ wrap: (next: Handler) => CacheHandler; close: () => Promise<void> } | undefined> {
+  const spec = cmd.cache;
+  if (spec === undefined) return undefined;
+  const store =
+    spec.dir === undefined
+      ? new MemoryStore({ maxBytes: spec.sizeBytes })
+      : await DiskStore.open({ dir: resolve(spec.dir), maxBytes: spec.sizeBytes });
+  const onError = (error: unknown): void => {
+    process.stderr.write(`berth: cache: ${message(error)}\n`);
+  };
+  return {
+    wrap: (next) => createCache(next, { store, secure: cmd.tls !== undefined, onError }),
+    close: () => store.close(),
+  };
 }
 
 /** A reverse proxy to an upstream group, with active health checks when asked for. */
@@ -167,18 +194,22 @@ function pseudonymFor(cmd: ListenerCommand & { readonly pseudonym?: string | und
   return viaPseudonym(hostname(), port);
 }
 
+type RunOptions = {
+  readonly options: ServerOptions;
+  readonly log: AccessLog;
+  /** What the startup line says is running, e.g. `serving ./site`. */
+  readonly what: string;
+  readonly redirectHttp: number | undefined;
+  /** Closed after the servers, before exiting (the cache's store). */
+  readonly close?: (() => Promise<void>) | undefined;
+};
+
 /**
  * Listens, prints the startup line, and runs until SIGINT/SIGTERM (graceful) — for every command.
  * With redirectHttp, a cleartext listener redirects to the https one.
  */
-async function run(
-  cmd: ListenerCommand,
-  handler: Handler,
-  options: ServerOptions,
-  log: AccessLog,
-  what: string,
-  redirectHttp: number | undefined,
-): Promise<void> {
+async function run(cmd: ListenerCommand, handler: Handler, how: RunOptions): Promise<void> {
+  const { options, log, what, redirectHttp } = how;
   const server = createServer(handler, options);
   const servers: Server[] = [server];
   try {
@@ -209,6 +240,7 @@ async function run(
     if (stopping) process.exit(1); // a second Ctrl-C: the user does not want to wait
     stopping = true;
     Promise.all(servers.map((s) => s.close()))
+      .then(() => how.close?.())
       .then(() => log.close())
       .then(() => process.exit(0));
   };

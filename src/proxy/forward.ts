@@ -76,6 +76,11 @@ export type ForwardProxyOptions = {
   readonly tunnelConnectTimeoutMs?: number | undefined;
   /** Where refusals and tunnel summaries go, one line each; default stderr. */
   readonly log?: ((line: string) => void) | undefined;
+  /**
+   * Wraps the forwarding of requests that passed the access checks (e.g. with the cache), so
+   * nothing reaches a refused client through the wrapper.
+   */
+  readonly around?: ((forward: Handler) => Handler) | undefined;
 };
 
 type Config = {
@@ -95,6 +100,8 @@ type Config = {
  */
 export function createForwardProxy(options: ForwardProxyOptions): Handler {
   const config = resolveOptions(options);
+  const forwarding: Handler = (req, res) => forward(req, res, joined(req.headers.via), config);
+  const forwardAll = options.around === undefined ? forwarding : options.around(forwarding);
   return async (req, res) => {
     const client = req.remoteAddress;
     if (!allowedClient(client, config.allow)) {
@@ -115,7 +122,7 @@ export function createForwardProxy(options: ForwardProxyOptions): Handler {
       return;
     }
     if (req.method === 'CONNECT') return tunnel(req, res, config);
-    return forward(req, res, via, config);
+    return forwardAll(req, res);
   };
 }
 
