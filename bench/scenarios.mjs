@@ -122,6 +122,59 @@ const nginxProxy = nginxTarget(
   },
 );
 
+/**
+ * The cache scenarios' upstream: nginx serving the static files with `expires 1h`
+ * (Cache-Control: max-age=3600), so every request after the first is a hit.
+ */
+const cacheUpstream = [
+  nginxTarget(
+    'nginx static, expires 1h',
+    () => `root ${staticRoot()};
+      default_type application/octet-stream;
+      expires 1h;`,
+  ),
+];
+const berthCache = nodeScriptTarget('berth', 'servers/berth-cache-proxy.mjs', {
+  args: ({ upstream }) => [upstream.url],
+});
+/** nginx proxy_cache (one worker, cache files under the run's temp dir, kept in the page cache). */
+const nginxCache = nginxTarget(
+  'nginx',
+  `proxy_pass http://upstream;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_cache bench;`,
+  {
+    http: ({
+      upstream,
+    } = {}) => `proxy_cache_path {{dir}}/cache levels=1:2 keys_zone=bench:10m max_size=256m inactive=1h use_temp_path=off;
+  upstream upstream {
+    server ${upstream?.host ?? '127.0.0.1'}:${upstream?.port ?? 'PORT'};
+    keepalive 64;
+  }`,
+  },
+);
+
+/** Cache hits for one of the static files through Berth's cache and nginx proxy_cache. */
+function cacheScenario({ name, file }) {
+  const size = STATIC_FILES[file];
+  return {
+    name,
+    group: 'cache',
+    kind: 'wrk',
+    description: `cache hits for GET /${file} (${size.toLocaleString('en-US')} bytes, max-age=3600 upstream), keep-alive, 64 connections`,
+    upstream: cacheUpstream,
+    targets: [berthCache, nginxCache],
+    baseline: 'nginx',
+    path: `/${file}`,
+    expect: { status: 200, length: size, body: () => staticFileBytes(file) },
+    bodyBytes: size,
+    goals: { berth: 0.6 },
+    threads: 1,
+    connections: 64,
+  };
+}
+
 export const scenarios = [
   {
     name: 'hello',
@@ -203,4 +256,6 @@ export const scenarios = [
     threads: 1,
     connections: 64,
   },
+  cacheScenario({ name: 'cache-1k', file: '1k.bin' }),
+  cacheScenario({ name: 'cache-100k', file: '100k.bin' }),
 ];

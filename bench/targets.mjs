@@ -6,7 +6,7 @@
 // TLS, proxy, cache) only needs its own server script (plus arguments) or nginx `location` body
 // (plus `tls` or `http`).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -90,6 +90,8 @@ export function nginxTarget(name, location, { tls, http = '' } = {}) {
     async start(options) {
       const { cpu } = options;
       const dir = mkdtempSync(join(tmpdir(), 'berth-bench-nginx-'));
+      // Started as root, nginx's workers run as nobody: they must reach the cache and temp paths.
+      chmodSync(dir, 0o755);
       const removeDir = removeDirLater(dir);
       const port = await freePort();
       const template = readFileSync(join(BENCH_DIR, 'nginx.conf'), 'utf8');
@@ -113,7 +115,9 @@ export function nginxTarget(name, location, { tls, http = '' } = {}) {
           ...(http2Directive() ? ['http2 on;'] : []),
         ].join('\n    ');
       }
-      const config = template.replace(/\{\{(\w+)\}\}/g, (_, key) => values[key]);
+      // Twice: a target's own blocks may name {{dir}} too (a cache's proxy_cache_path).
+      const fill = (t) => t.replace(/\{\{(\w+)\}\}/g, (_, key) => values[key]);
+      const config = fill(fill(template));
       writeFileSync(join(dir, 'nginx.conf'), config);
       const argv = pinned(cpu, [
         findNginx(),
