@@ -2,7 +2,7 @@
  * Which response fields a cache keeps, and how a 304 or HEAD response updates them (RFC 9111
  * §3.1, §3.2).
  */
-import { formatHttpDate } from '../http/date.js';
+import { formatHttpDate, parseHttpDate } from '../http/date.js';
 import { splitList } from '../http/field-list.js';
 import type { ResponseDirectives } from './directives.js';
 import type { StoredFields } from './store.js';
@@ -32,7 +32,7 @@ const NOT_STORED: ReadonlySet<string> = new Set([
  * those Connection names, and those a qualified `no-cache="…"` (§5.2.2.4: "MUST NOT be sent in the
  * response to a subsequent request without successful revalidation") or `private="…"`
  * (§5.2.2.7: "a shared cache MUST NOT store the specified field names") names. A Date is added
- * when there is none (RFC 9110 §6.6.1: a recipient with a clock "MUST ... append a corresponding
+ * when there is none or it is invalid; only the first of several is kept (RFC 9110 §6.6.1: a recipient with a clock "MUST ... append a corresponding
  * Date header field ... if it is cached or forwarded downstream").
  */
 export function fieldsToStore(
@@ -48,7 +48,12 @@ export function fieldsToStore(
   for (const field of fields) {
     const name = field[0];
     if (NOT_STORED.has(name) || dropped.has(name)) continue;
-    if (name === 'date') hasDate = true;
+    if (name === 'date') {
+      // RFC 9110 §6.6.1: a recipient with a clock "MAY replace" an invalid Date "with the time it
+      // received" the message; an unreadable Date would otherwise make every age unknowable.
+      if (hasDate || parseHttpDate(field[1]) === undefined) continue;
+      hasDate = true;
+    }
     out.push([name, field[1]]);
   }
   if (!hasDate) out.push(['date', formatHttpDate(new Date(receivedAt))]);

@@ -39,6 +39,12 @@ export type CacheOptions = {
   readonly onError?: (error: unknown) => void;
   /** The clock, ms since the epoch (tests move it). */
   readonly now?: () => number;
+  /**
+   * For a gateway (reverse proxy) cache: its device token for Surrogate-Control (announced
+   * upstream in Surrogate-Capability), which also turns on CDN-Cache-Control (RFC 9213). Leave
+   * it out for a forward proxy's cache: those fields are not meant for it.
+   */
+  readonly surrogate?: string | undefined;
 };
 
 /** The cache handler, with close() for the store. */
@@ -82,6 +88,9 @@ class Cache {
   private readonly purgeAllowed: (remoteAddress: string) => boolean;
   private readonly onError: (error: unknown) => void;
   private readonly now: () => number;
+  private readonly surrogate: string | undefined;
+  /** `Surrogate-Capability` value this cache adds to requests it forwards (Edge Architecture §4). */
+  private readonly capability: string | undefined;
   /** Keys with a plain miss in flight; resolved once its response is stored or known unstorable. */
   private readonly inflight = new Map<string, Promise<void>>();
   /** Keys with a background revalidation in flight (one per key, RFC 5861 §3). */
@@ -95,6 +104,8 @@ class Cache {
     this.purgeAllowed = options.purgeAllowed ?? isLoopback;
     this.onError = options.onError ?? (() => {});
     this.now = options.now ?? Date.now;
+    this.surrogate = options.surrogate;
+    this.capability = options.surrogate === undefined ? undefined : `${options.surrogate}="Surrogate/1.0"`;
   }
 
   async handle(req: Request, res: Response): Promise<void> {
@@ -112,6 +123,9 @@ class Cache {
     // §3.5: a response to a request with Authorization is reusable only as the response says;
     // such requests are never answered from storage here, only stored when allowed.
     if (req.headers.authorization !== undefined) return this.miss(lookup, 'bypass', false);
+    // §5.2.1.5: no-store asks that nothing about this exchange be stored; it is not answered from
+    // storage either, so the client gets what the origin says now.
+    if (directives.noStore) return this.miss(lookup, 'bypass', false);
     return this.lookup(lookup, true);
   }
 
@@ -126,7 +140,7 @@ class Cache {
       }
       return this.miss(lookup, entries.length > 0 ? 'vary-miss' : 'uri-miss', !mayCollapse);
     }
-    const reuse = reuseOf(entry, lookup.directives, this.now());
+    const reuse = reuseOf(entry, lookup.directives, this.now(), this.surrogate);
     switch (reuse.kind) {
       case 'fresh':
         return this.serve(lookup, entry, reuse.age, {
@@ -161,13 +175,11 @@ class Cache {
   }
 
   private async serve(lookup: Lookup, entry: StoredEntry, age: number, outcome: CacheOutcome): Promise<void> {
-    const served = await serveStored(
-      lookup.req,
-      lookup.res,
-      entry,
+    const served = await serveStored(lookup.req, lookup.res, entry, {
       age,
-      cacheStatusMember(this.name, outcome),
-    );
+      member: cacheStatusMember(this.name, outcome),
+      surrogate: this.surrogate !== undefined,
+    });
     if (!served) {
       await this.store.deleteVariant(lookup.key, entry.id).catch(this.onError);
       return this.miss(lookup, 'miss', false);
@@ -235,7 +247,7 @@ class Cache {
       fetch.cancel();
       const updated = await this.update(lookup.key, entry, head);
       if (updated === undefined) return this.miss(lookup, 'miss', false);
-      const reuse = reuseOf(updated, lookup.directives, this.now());
+      const reuse = reuseOf(updated, lookup.directives, this.now(), this.surrogate);
       return this.serve(lookup, updated, reuse.age, { kind: 'forward', reason, status: 304, ttl: reuse.ttl });
     }
     if (head.status >= 500 && staleIfError) {
@@ -247,13 +259,13 @@ class Cache {
 
   /** Applies a 304 to the stored entry (§4.3.4); undefined when it does not match or is gone. */
   private async update(key: string, entry: StoredEntry, head: OriginHead): Promise<StoredEntry | undefined> {
-    const fresh = fieldsToStore(head.fields, directivesOf(head.fields), head.responseTime);
+    const fresh = fieldsToStore(head.fields, directivesOf(head.fields, this.surrogate), head.responseTime);
     const etag = fieldValue(fresh, 'etag');
     const storedEtag = fieldValue(entry.headers, 'etag');
     // §4.3.4: a 304 with a strong ETag updates the stored responses with that same ETag.
     if (etag !== undefined && storedEtag !== undefined && etag !== storedEtag) return undefined;
     const headers = updatedFields(entry.headers, fresh);
-    const directives = directivesOf(headers);
+    const directives = directivesOf(headers, this.surrogate);
     const times = entryTimes(entry.status, headers, directives, head.requestTime, head.responseTime);
     const next: StoredHead = {
       status: entry.status,
@@ -285,7 +297,9 @@ class Cache {
     release: (() => void) | undefined,
   ): Promise<void> {
     const { req, res } = lookup;
-    const directives = directivesOf(head.fields);
+    const directives = directivesOf(head.fields, this.surrogate);
+    // Judged on the fields as they would be stored: an invalid Date replaced, for one.
+    const fields = fieldsToStore(head.fields, directives, head.responseTime);
     const verdict = storeVerdict(
       {
         method: fetch.method,
@@ -293,14 +307,13 @@ class Cache {
         directives: lookup.directives,
       },
       head.status,
-      head.fields,
+      fields,
       directives,
     );
     // A GET sent to validate a HEAD request: its body may be stored but is not the client's.
     const headOnly = req.method === 'HEAD' && fetch.method === 'GET';
     let writer: StoreWriter | undefined;
     if (verdict.kind === 'store') {
-      const fields = fieldsToStore(head.fields, directives, head.responseTime);
       const stored: StoredHead = {
         status: head.status,
         statusMessage: head.statusMessage,
@@ -318,7 +331,7 @@ class Cache {
     res.statusCode = head.status;
     res.statusMessage = head.statusMessage;
     for (const [name, value] of fieldsToForward(head.fields, head.responseTime)) {
-      if (name === 'cache-status') continue;
+      if (name === 'cache-status' || (name === 'surrogate-control' && this.surrogate !== undefined)) continue;
       appendField(res, name, value);
     }
     res.setHeader('cache-status', cacheStatusValue(fieldValue(head.fields, 'cache-status'), member));
@@ -344,7 +357,10 @@ class Cache {
         method,
         url: req.url,
         httpVersion: req.httpVersion,
-        rawHeaders,
+        rawHeaders:
+          this.capability === undefined
+            ? rawHeaders
+            : [...rawHeaders, 'Surrogate-Capability', this.capability],
         remoteAddress: req.remoteAddress,
         remotePort: req.remotePort,
         body: passBody ? req : undefined,

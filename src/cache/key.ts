@@ -52,14 +52,16 @@ export function varyNames(fields: StoredFields): string[] {
 /**
  * The secondary key: for each name Vary lists, the request's value normalised (§4.1: "the
  * cache MAY normalize ... by removing whitespace, combining multiple ... lines, and normalizing
- * both header fields"): list elements trimmed and rejoined with `, `; absent stays undefined.
+ * both header fields"): list elements trimmed and rejoined with `, `, case folded where the
+ * field's values are case-insensitive; absent stays undefined. Order is kept: it can carry
+ * preference (RFC 9110 §12.5.4 note).
  */
 export function varySelection(
   names: readonly string[],
   headers: IncomingHeaders,
 ): Record<string, string | undefined> {
   const selection: Record<string, string | undefined> = {};
-  for (const name of names) selection[name] = normalise(headers[name]);
+  for (const name of names) selection[name] = normalise(name, headers[name]);
   return selection;
 }
 
@@ -73,14 +75,25 @@ export function varyMatches(
   headers: IncomingHeaders,
 ): boolean {
   for (const name in stored) {
-    if (normalise(headers[name]) !== stored[name]) return false;
+    if (normalise(name, headers[name]) !== stored[name]) return false;
   }
   return true;
 }
 
-function normalise(value: string | string[] | undefined): string | undefined {
+/**
+ * Fields whose values are case-insensitive tokens or language tags (RFC 9110 §12.5.3, §12.5.4;
+ * RFC 4647 §2), so `en-US` and `en-us` select the same stored response.
+ */
+const CASE_INSENSITIVE: ReadonlySet<string> = new Set([
+  'accept-encoding',
+  'accept-language',
+  'accept-charset',
+]);
+
+function normalise(name: string, value: string | string[] | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const joined = typeof value === 'string' ? value : value.join(', ');
+  let joined = typeof value === 'string' ? value : value.join(', ');
+  if (CASE_INSENSITIVE.has(name)) joined = joined.toLowerCase();
   if (joined.indexOf(',') < 0) return joined.trim();
   return splitList(joined).join(', ');
 }

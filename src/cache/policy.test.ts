@@ -155,13 +155,26 @@ test('storeVerdict() lets must-understand override no-store for a status it unde
   assert.equal(verdict(299, [['cache-control', 'max-age=60, no-store, must-understand']]), 'must-understand');
 });
 
-test('directivesOf() obeys CDN-Cache-Control over Cache-Control when it is present', () => {
-  const d = directivesOf([
+test('directivesOf() obeys CDN-Cache-Control, then Surrogate-Control, only for a gateway cache', () => {
+  const fields: StoredFields = [
     ['cache-control', 'no-store'],
     ['cdn-cache-control', 'max-age=30'],
-  ]);
-  assert.equal(d.noStore, false);
-  assert.equal(d.maxAge, 30);
+  ];
+  assert.equal(directivesOf(fields, 'berth').noStore, false);
+  assert.equal(directivesOf(fields, 'berth').maxAge, 30);
+  assert.equal(directivesOf(fields).noStore, true, 'a forward proxy cache ignores it');
+  const invalid: StoredFields = [
+    ['cache-control', 'no-store'],
+    ['cdn-cache-control', 'max-age="30"'],
+  ];
+  assert.equal(directivesOf(invalid, 'berth').noStore, true, 'an invalid CDN-Cache-Control is ignored');
+  const surrogate: StoredFields = [
+    ['cache-control', 'no-store'],
+    ['surrogate-control', 'max-age=5, max-age=60;berth, no-store;other'],
+  ];
+  assert.equal(directivesOf(surrogate, 'berth').maxAge, 60);
+  assert.equal(directivesOf(surrogate, 'berth').noStore, false);
+  assert.equal(directivesOf([['surrogate-control', 'max-age=10+30']], 'berth').staleIfError, 30);
 });
 
 test('requestDirectives() reads Pragma: no-cache only without Cache-Control, and max-stale without a value as any', () => {
@@ -283,4 +296,26 @@ test('varySelection() normalises whitespace, and varyMatches() compares each sel
   assert.equal(varyMatches(selection, { 'accept-encoding': ' gzip ,  br' }), true);
   assert.equal(varyMatches(selection, { 'accept-encoding': 'gzip' }), false);
   assert.equal(varyMatches(selection, { 'accept-encoding': 'gzip, br', 'x-a': '1' }), false);
+});
+
+test('freshnessLifetime() reads an Expires whose day, month or GMT has the wrong case', () => {
+  const expires = date(100).toUpperCase();
+  assert.equal(
+    lifetime(200, [
+      ['date', date(0)],
+      ['expires', expires],
+    ]),
+    100,
+  );
+});
+
+test('fieldsToStore() replaces an invalid Date with the time the response arrived', () => {
+  const stored = fieldsToStore([['date', 'foo']], directivesOf([]), NOW);
+  assert.deepEqual(stored, [['date', date(0)]]);
+});
+
+test('varyMatches() ignores case in Accept-Language but keeps the order of its languages', () => {
+  const selection = varySelection(['accept-language'], { 'accept-language': 'en-US, fr' });
+  assert.equal(varyMatches(selection, { 'accept-language': 'EN-us, FR' }), true);
+  assert.equal(varyMatches(selection, { 'accept-language': 'fr, en-us' }), false);
 });

@@ -13,6 +13,7 @@ import {
   responseDirectives,
 } from './directives.js';
 import type { StoredFields } from './store.js';
+import { cdnDirectives, surrogateDirectives } from './targeted.js';
 
 /** Upper bound on a heuristic freshness lifetime, whatever Last-Modified says. */
 export const HEURISTIC_CAP_S = 24 * 3600;
@@ -55,13 +56,18 @@ export function hasField(fields: StoredFields, name: string): boolean {
 }
 
 /**
- * The directives this cache obeys for a response: CDN-Cache-Control when it is present and holds
- * a directive (RFC 9213 §2.1: a cache that honours it "MUST behave as if the Cache-Control ...
- * were not present"), else Cache-Control.
+ * The directives this cache obeys for a response. A gateway cache (`surrogate`, its device token,
+ * given) obeys a valid CDN-Cache-Control first (RFC 9213 §2.1: such a cache "MUST behave as if
+ * the ... Cache-Control ... were not present"), then Surrogate-Control aimed at it; otherwise, and
+ * for any other cache, Cache-Control. See targeted.ts.
  */
-export function directivesOf(fields: StoredFields): ResponseDirectives {
-  const cdn = fieldValue(fields, 'cdn-cache-control');
-  if (cdn !== undefined && cdn.trim().length > 0) return responseDirectives(cdn);
+export function directivesOf(fields: StoredFields, surrogate?: string): ResponseDirectives {
+  if (surrogate !== undefined) {
+    const targeted =
+      cdnDirectives(fieldValue(fields, 'cdn-cache-control')) ??
+      surrogateDirectives(fieldValue(fields, 'surrogate-control'), surrogate);
+    if (targeted !== undefined) return targeted;
+  }
   return responseDirectives(fieldValue(fields, 'cache-control'));
 }
 
@@ -148,8 +154,7 @@ export function freshnessLifetime(
   if (expires !== undefined) {
     // §5.3: "A cache recipient MUST interpret invalid date formats, especially the value "0", as
     // representing a time in the past (i.e., "already expired")." Several Expires lines: invalid.
-    const expiresMs =
-      expires.includes(',') && !isSingleDate(expires) ? undefined : parseHttpDate(expires.trim());
+    const expiresMs = isSingleDate(expires) ? lenientHttpDate(expires.trim()) : undefined;
     if (expiresMs === undefined) return 0;
     const date = dateValue(fields);
     if (date === undefined) return 0;
@@ -160,7 +165,28 @@ export function freshnessLifetime(
   const lastModifiedMs = lastModified === undefined ? undefined : parseHttpDate(lastModified);
   const date = dateValue(fields);
   if (lastModifiedMs === undefined || date === undefined || lastModifiedMs >= date) return 0;
-  return Math.min(HEURISTIC_CAP_S, Math.floor(((date - lastModifiedMs) / 1000) * HEURISTIC_FRACTION));
+  // Not rounded down: a response modified 5 s ago is fresh for half a second.
+  return Math.min(HEURISTIC_CAP_S, ((date - lastModifiedMs) / 1000) * HEURISTIC_FRACTION);
+}
+
+const DAY_AND_MONTH_NAMES: ReadonlyMap<string, string> = new Map(
+  'Mon Tue Wed Thu Fri Sat Sun Monday Tuesday Wednesday Thursday Friday Saturday Sunday Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec GMT'
+    .split(' ')
+    .map((name) => [name.toLowerCase(), name]),
+);
+
+/**
+ * An HTTP-date, forgiving the case of day and month names and of GMT: HTTP-date is
+ * case-sensitive (RFC 9110 §5.6.7), but "recipients of timestamp values are encouraged to be
+ * robust in parsing timestamps" (same section), and an Expires that a cache cannot read means
+ * "already expired": a lost hit for a harmless misspelling.
+ */
+function lenientHttpDate(value: string): number | undefined {
+  const strict = parseHttpDate(value);
+  if (strict !== undefined) return strict;
+  return parseHttpDate(
+    value.replace(/[A-Za-z]+/g, (word) => DAY_AND_MONTH_NAMES.get(word.toLowerCase()) ?? word),
+  );
 }
 
 /** An IMF-fixdate contains exactly one comma; a list of two dates has more. */
@@ -259,15 +285,20 @@ export type ReuseEntry = {
  * `age` is the current age in whole seconds (§4.2.3, as sent in Age) and `ttl` the freshness
  * left (negative when stale), as Cache-Status reports it (RFC 9211 §2.4).
  */
-export function reuseOf(entry: ReuseEntry, request: RequestDirectives, now: number): Reuse {
-  const directives = directivesOf(entry.headers);
+export function reuseOf(
+  entry: ReuseEntry,
+  request: RequestDirectives,
+  now: number,
+  surrogate?: string,
+): Reuse {
+  const directives = directivesOf(entry.headers, surrogate);
   const lifetime = freshnessLifetime(entry.status, entry.headers, directives);
   const exactAge =
     correctedInitialAge(entry.headers, entry.requestTime, entry.responseTime) +
     (now - entry.responseTime) / 1000;
   const age = Math.floor(exactAge);
   // Whole seconds, consistent with the Age sent: ttl + Age = the freshness lifetime.
-  const ttl = lifetime - age;
+  const ttl = Math.floor(lifetime) - age;
   const staleIfError = staleIfErrorAllows(directives, request, lifetime, exactAge);
   // §5.2.2.4: unqualified no-cache — "the cache MUST NOT use the response to satisfy a subsequent
   // request without successful validation on the origin server".

@@ -25,15 +25,28 @@ const NOT_MODIFIED_FIELDS: ReadonlySet<string> = new Set([
   'last-modified',
 ]);
 
+/** Stored fields this cache writes itself when it serves from storage. */
+const NOT_SERVED: ReadonlySet<string> = new Set(['age', 'cache-status']);
+
+/** How to serve a stored entry. */
+export type Serving = {
+  /** The current age in seconds (Age). */
+  readonly age: number;
+  /** This cache's Cache-Status member. */
+  readonly member: string;
+  /** A gateway cache: Surrogate-Control was for it and is not passed on (Edge Architecture §3). */
+  readonly surrogate: boolean;
+};
+
 /** The stored head as a header record (repeated fields as arrays), built once per entry. */
 const records = new WeakMap<StoredEntry, Record<string, HeaderValue>>();
 
-function recordOf(entry: StoredEntry): Record<string, HeaderValue> {
+function recordOf(entry: StoredEntry, surrogate: boolean): Record<string, HeaderValue> {
   let record = records.get(entry);
   if (record !== undefined) return record;
   record = Object.create(null) as Record<string, HeaderValue>;
   for (const [name, value] of entry.headers) {
-    if (name === 'age' || name === 'cache-status') continue;
+    if (NOT_SERVED.has(name) || (name === 'surrogate-control' && surrogate)) continue;
     const prior = record[name];
     record[name] =
       prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior as string, value];
@@ -43,17 +56,16 @@ function recordOf(entry: StoredEntry): Record<string, HeaderValue> {
 }
 
 /**
- * Writes `entry` as the answer to `req`. `age` is the current age in seconds, `member` this
- * cache's Cache-Status member. Resolves false, having written nothing, when the stored body is
+ * Writes `entry` as the answer to `req`. Resolves false, having written nothing, when the stored body is
  * gone (a file evicted since lookup): the caller treats that as a miss.
  */
 export async function serveStored(
   req: Request,
   res: Response,
   entry: StoredEntry,
-  age: number,
-  member: string,
+  how: Serving,
 ): Promise<boolean> {
+  const { age, member } = how;
   const status = entry.status;
   const cacheStatus = cacheStatusValue(fieldValue(entry.headers, 'cache-status'), member);
   if (status === 200 && clientConditionHolds(req, entry) === false) {
@@ -70,7 +82,7 @@ export async function serveStored(
   let end = size - 1;
   res.statusCode = status;
   res.statusMessage = entry.statusMessage;
-  const record = recordOf(entry);
+  const record = recordOf(entry, how.surrogate);
   for (const name in record) res.setHeader(name, record[name]!);
   res.setHeader('age', age);
   res.setHeader('cache-status', cacheStatus);
@@ -129,7 +141,9 @@ function clientConditionHolds(req: Request, entry: StoredEntry): boolean | undef
   const ifNoneMatch = req.headers['if-none-match'] as string | undefined;
   const ifModifiedSince = req.headers['if-modified-since'] as string | undefined;
   if (ifNoneMatch === undefined && ifModifiedSince === undefined) return undefined;
-  const lastModified = fieldValue(entry.headers, 'last-modified');
+  // RFC 9111 §4.3.2: If-Modified-Since is evaluated against Last-Modified, "or the Date ... if no
+  // Last-Modified ... was provided".
+  const lastModified = fieldValue(entry.headers, 'last-modified') ?? fieldValue(entry.headers, 'date');
   const result = evaluatePreconditions(
     'GET',
     { 'if-none-match': ifNoneMatch, 'if-modified-since': ifModifiedSince },

@@ -149,7 +149,15 @@ async function openCache(
     process.stderr.write(`berth: cache: ${message(error)}\n`);
   };
   return {
-    wrap: (next) => createCache(next, { store, secure: cmd.tls !== undefined, onError }),
+    // A reverse proxy's cache is a surrogate (a gateway cache): it obeys CDN-Cache-Control and
+    // Surrogate-Control aimed at `berth`; a forward proxy's cache does not.
+    wrap: (next) =>
+      createCache(next, {
+        store,
+        secure: cmd.tls !== undefined,
+        onError,
+        surrogate: cmd.kind === 'proxy' ? 'berth' : undefined,
+      }),
     close: () => store.close(),
   };
 }

@@ -35,11 +35,15 @@ test('parseCacheControl() unquotes quoted-string arguments, commas and escapes i
   assert.deepEqual(entries('max-age="5"'), [['max-age', '5']]);
 });
 
-test('parseCacheControl() tolerates OWS and empty elements', () => {
-  assert.deepEqual(entries(' ,\tmax-age = 5 ,, no-cache ,'), [
+test('parseCacheControl() tolerates OWS around elements and empty elements', () => {
+  assert.deepEqual(entries(' ,\tmax-age=5 ,, no-cache ,'), [
     ['max-age', '5'],
     ['no-cache', true],
   ]);
+});
+
+test('parseCacheControl() skips a directive with whitespace around its =', () => {
+  assert.deepEqual(entries('max-age =5, s-maxage= 6, public'), [['public', true]]);
 });
 
 test('parseCacheControl() keeps the first of duplicate directives', () => {
