@@ -74,7 +74,10 @@ export class OutputBatch {
       this.bytes = 0;
       this.owner.afterWrite(socket.writableNeedDrain);
     }
-    if (this.endAfterFlush && !socket.destroyed) socket.end();
+    // afterWrite() may have run a handler ('drain') that added bytes and asked to end: those
+    // were scheduled for another flush, and ending now would drop them (a chunked body's last
+    // chunk, say). The end then waits for that flush.
+    if (this.endAfterFlush && this.tail === undefined && !socket.destroyed) socket.end();
   }
 
   private closeTail(): void {

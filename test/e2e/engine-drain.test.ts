@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { test } from 'node:test';
 import { curl, withServer } from './raw-client.js';
 
@@ -37,3 +38,39 @@ test('res.drain() resolves after a large write that the socket takes at once', a
     },
   );
 });
+
+// Regression: the socket takes a flush at once and 'drain' fires inside it; a handler that ends
+// its chunked response right there, on a Connection: close request, had the socket ended by that
+// same flush before the last chunk was written (found through the cache, which resumes on 'drain').
+test('a chunked response ended in a drain listener keeps its last chunk on a closing connection', async () => {
+  await withServer(
+    async (_req, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      res.write('part');
+      res.once('drain', () => res.end());
+    },
+    undefined,
+    async ({ port }) => {
+      const raw = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      assert.match(raw, /\r\n\r\n4\r\npart\r\n0\r\n\r\n$/);
+    },
+  );
+});
+
+/** Sends `request` and resolves with everything the server sends until it closes. */
+function rawExchange(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+    socket.setTimeout(3_000, () => {
+      socket.destroy();
+      reject(new Error(`no close within 3 s; got ${JSON.stringify(text)}`));
+    });
+  });
+}
