@@ -288,3 +288,54 @@ export class CaptureResponse implements Response {
 function toBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
+
+/** The client-less Response a background revalidation writes into. */
+export class DiscardResponse implements Response {
+  statusCode = 200;
+  statusMessage = '';
+  headersSent = false;
+  writableEnded = false;
+  setHeader(): this {
+    return this;
+  }
+  getHeader(): undefined {
+    return undefined;
+  }
+  removeHeader(): void {}
+  hasHeader(): boolean {
+    return false;
+  }
+  getHeaderNames(): string[] {
+    return [];
+  }
+  writeHead(): this {
+    return this;
+  }
+  writeInformational(): void {}
+  write(): boolean {
+    return true;
+  }
+  end(): void {
+    this.writableEnded = true;
+  }
+  drain(): Promise<void> {
+    return Promise.resolve();
+  }
+  async send(): Promise<void> {}
+  addTrailers(): void {}
+  setCookie(): this {
+    return this;
+  }
+  takeOver(): Promise<never> {
+    return Promise.reject(new Error('no client'));
+  }
+  on(): this {
+    return this;
+  }
+  once(): this {
+    return this;
+  }
+  off(): this {
+    return this;
+  }
+}

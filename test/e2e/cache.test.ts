@@ -317,3 +317,53 @@ test('a response with only Last-Modified is fresh for 10% of its age (heuristic 
     assert.equal(c.seen[1]?.headers['if-modified-since'], lastModified);
   });
 });
+
+test('an interim 103 from the origin reaches the client before the final response', async () => {
+  await withCache(
+    (_req, res) => {
+      res.writeInformational(103, { link: '</style.css>; rel=preload' });
+      res.setHeader('cache-control', 'max-age=60');
+      res.end('final');
+    },
+    async (c) => {
+      const interim: { status: number; link: unknown }[] = [];
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = http.get(`${c.url}/early`, { agent: false }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            text += chunk;
+          });
+          res.on('end', () => resolve(text));
+        });
+        req.on('information', (info) => interim.push({ status: info.statusCode, link: info.headers.link }));
+        req.on('error', reject);
+      });
+      assert.equal(body, 'final');
+      assert.deepEqual(interim, [{ status: 103, link: '</style.css>; rel=preload' }]);
+    },
+  );
+});
+
+test('a PUT goes to the origin and invalidates what was stored for its URI', async () => {
+  await withCache(
+    async (req, res, n) => {
+      if (req.method === 'PUT') {
+        const body = await req.text();
+        res.statusCode = 204;
+        res.setHeader('x-put', body);
+        res.end();
+        return;
+      }
+      res.setHeader('cache-control', 'max-age=60');
+      res.end(`n=${n}`);
+    },
+    async (c) => {
+      assert.equal(await (await c.get('/doc')).text(), 'n=1');
+      const put = await fetch(`${c.url}/doc`, { method: 'PUT', body: 'new text' });
+      assert.equal(put.status, 204);
+      assert.equal(put.headers.get('x-put'), 'new text');
+      assert.equal(await (await c.get('/doc')).text(), 'n=3');
+    },
+  );
+});
