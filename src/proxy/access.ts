@@ -50,6 +50,8 @@ export function parseCidr(s: string): Cidr {
  * `%zone`, or IPv4-mapped IPv6) falls in one of the blocks. An unparseable address is refused.
  */
 export function allowedClient(address: string, allow: readonly Cidr[]): boolean {
+  // Nothing to match (no trusted proxies, the usual case): no address to parse per request.
+  if (allow.length === 0) return false;
   const percent = address.indexOf('%');
   const ip = parseAddress(percent < 0 ? address : address.slice(0, percent));
   if (ip === undefined) return false;

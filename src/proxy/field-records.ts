@@ -44,3 +44,10 @@ export function joinedRecord(fields: FieldList): Record<string, string> {
   }
   return out;
 }
+
+/** Fields as flat [name, value, name, value, …] strings (Request.rawHeaders' shape). */
+export function flatFields(fields: FieldList): string[] {
+  const out: string[] = [];
+  for (const [name, value] of fields) out.push(name, value);
+  return out;
+}

@@ -41,18 +41,19 @@ export const FORWARDING_FIELDS: ReadonlySet<string> = new Set([
 /**
  * The forwarding fields for a request received from `req.remoteAddress`: X-Forwarded-For,
  * X-Forwarded-Proto, X-Forwarded-Host (when the request has a Host), Forwarded and Via, in that
- * order, as new [name, value] pairs. Throws a TypeError when the pseudonym is not a token.
+ * order, as new [name, value] pairs appended to `out` (a new array by default), which is returned.
+ * Throws a TypeError when the pseudonym is not a token.
  */
 export function forwardingFields(
   req: Pick<Request, 'remoteAddress' | 'headers' | 'httpVersion'>,
   options: ForwardingOptions,
+  out: [string, string][] = [],
 ): [string, string][] {
   const client = clientAddress(req.remoteAddress);
   const trusted = client !== undefined && allowedClient(client, options.trustProxy);
   const headers = req.headers;
   const host = single(headers.host);
   const proto = options.secure ? 'https' : 'http';
-  const out: [string, string][] = [];
 
   const incomingFor = trusted ? single(headers['x-forwarded-for']) : undefined;
   const xff = client ?? 'unknown';
@@ -66,7 +67,7 @@ export function forwardingFields(
 
   // RFC 7239 §4: forwarded-element = [ forwarded-pair ] *( ";" [ forwarded-pair ] ).
   let element = `for=${forwardedNode(client)}`;
-  if (host !== undefined && host !== '') element += `;host=${tokenOrQuoted(host)}`;
+  if (host !== undefined && host !== '') element += `;host=${hostPair(host)}`;
   element += `;proto=${proto}`;
   const incomingForwarded = trusted ? single(headers.forwarded) : undefined;
   out.push([
@@ -103,6 +104,20 @@ export function clientAddress(remoteAddress: string | undefined): string | undef
 function forwardedNode(address: string | undefined): string {
   if (address === undefined) return 'unknown';
   return address.includes(':') ? `"[${address}]"` : address;
+}
+
+let lastHost = '';
+let lastHostPair = '';
+/**
+ * tokenOrQuoted(host), remembered for the last host: behind a reverse proxy nearly every request
+ * names the same one, and `host:port` is never a token, so it would be quoted afresh each time.
+ */
+function hostPair(host: string): string {
+  if (host !== lastHost) {
+    lastHostPair = tokenOrQuoted(host);
+    lastHost = host;
+  }
+  return lastHostPair;
 }
 
 /** A forwarded-pair value: a token as is, anything else as a quoted-string (RFC 9110 §5.6.4). */

@@ -24,7 +24,8 @@ const nodeHttpPool: HealthCheckUpstream & { requests: UpstreamRequest[] } = {
         path: request.target,
         headers: Object.fromEntries(request.headers),
         agent: false,
-        ...(request.signal === undefined ? {} : { signal: request.signal }),
+        // health.ts passes an AbortController's signal.
+        ...(request.signal === undefined ? {} : { signal: request.signal as AbortSignal }),
       });
       req.on('error', reject);
       req.on('response', (res) => {

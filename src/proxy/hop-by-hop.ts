@@ -51,7 +51,7 @@ export function forwardableFields(
   const out: [string, string][] = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    if (dropped(name.toLowerCase(), named, keepUpgrade)) continue;
+    if (isHopByHop(name.toLowerCase(), named, keepUpgrade)) continue;
     out.push([name, rawHeaders[i + 1]!]);
   }
   return out;
@@ -78,23 +78,35 @@ export function forwardableResponseFields(
     const lower = name.toLowerCase();
     if (lower === 'content-length') contentLength ??= value;
     else if (lower === 'transfer-encoding') chunked = true;
-    if (dropped(lower, named, keepUpgrade)) continue;
+    if (isHopByHop(lower, named, keepUpgrade)) continue;
     out.push([name, value]);
   }
   // RFC 9112 §6.3 ¶3: with Transfer-Encoding present, Content-Length does not frame the message.
   return { fields: out, contentLength: chunked ? undefined : contentLength };
 }
 
-function dropped(lower: string, named: ReadonlySet<string>, keepUpgrade: boolean): boolean {
+/**
+ * Whether a field (its name in lower case) stops at this hop: always-dropped, or named by the
+ * Connection options `named` (see connectionOptions()). `keepUpgrade` lets Upgrade through.
+ */
+export function isHopByHop(lower: string, named: ReadonlySet<string>, keepUpgrade: boolean): boolean {
   if (keepUpgrade && lower === 'upgrade') return false;
-  return ALWAYS_DROPPED.has(lower) || named.has(lower);
+  return ALWAYS_DROPPED.has(lower) || (named.size > 0 && named.has(lower));
 }
 
-/** The connection-options of every Connection field (lower case), as a set. */
-function connectionOptions(flat: readonly string[]): Set<string> {
-  const named = new Set<string>();
+const NO_OPTIONS: ReadonlySet<string> = new Set();
+
+/**
+ * The connection-options of every Connection field in flat fields ([name, value, …]), lower
+ * case, as a set, `keep-alive` left out (always dropped); one shared empty set when that leaves
+ * none (nothing allocated).
+ */
+export function connectionOptions(flat: readonly string[]): ReadonlySet<string> {
+  let named: Set<string> | undefined;
   for (let i = 0; i + 1 < flat.length; i += 2) {
-    if (flat[i]!.toLowerCase() !== 'connection') continue;
+    const name = flat[i]!;
+    // Most names are not 10 long: no lower-casing for them.
+    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
     const value = flat[i + 1]!;
     // Connection = #connection-option; connection-option = token (RFC 9110 §7.6.1).
     let start = 0;
@@ -104,9 +116,14 @@ function connectionOptions(flat: readonly string[]): Set<string> {
       let b = k;
       while (a < b && isOws(value.charCodeAt(a))) a++;
       while (b > a && isOws(value.charCodeAt(b - 1))) b--;
-      if (b > a) named.add(value.slice(a, b).toLowerCase());
+      if (b > a) {
+        const option = value.slice(a, b).toLowerCase();
+        // `keep-alive` (most Connection fields say only that) names a field dropped anyway:
+        // no set is made for it.
+        if (option !== 'keep-alive') (named ??= new Set<string>()).add(option);
+      }
       start = k + 1;
     }
   }
-  return named;
+  return named ?? NO_OPTIONS;
 }

@@ -14,13 +14,14 @@
  *
  * Every failure ends in fail(): the socket is destroyed and the error goes to whoever is waiting
  * (the head promise, or the body iterator). A 'reset' on a socket that served an exchange
- * before, with no response byte seen, is reported as a StaleConnection so the pool can replay
- * the request once on a fresh socket, when that is safe (nothing sent, or idempotent without a
+ * before, with no response byte seen, goes back to the pool (owner.replay()) to be sent once
+ * more on a fresh socket, when that is safe (nothing sent, or idempotent without a
  * body, RFC 9112 §9.3.1).
  *
  * One socket timer serves every phase: connect timeout while connecting, response timeout while
  * an exchange waits on the upstream (it is off while the body consumer holds bytes), idle
- * timeout while pooled.
+ * timeout while pooled, counted by SilenceTimer (silence-timer.ts) so that going from the pool to
+ * an exchange and back changes no timer.
  */
 import type net from 'node:net';
 import { ChunkedDecoder } from '../wire/chunked-decoder.js';
@@ -28,23 +29,23 @@ import { responseFraming } from '../wire/framing.js';
 import type { ResponseHead } from '../wire/head.js';
 import { ResponseParser } from '../wire/head-parser.js';
 import { DEFAULT_LIMITS } from '../wire/limits.js';
+import { SilenceTimer } from './silence-timer.js';
 import { type BodySource, UpstreamBody } from './upstream-body.js';
-import { abortReason, asError, Exchange, pairs, Response, StaleConnection } from './upstream-exchange.js';
-import { type PreparedRequest, writeRequest } from './upstream-request.js';
+import { abortReason, asError, type Exchange, pairs, Response } from './upstream-exchange.js';
+import { writeBodiless, writeRequest } from './upstream-request.js';
 import { openSocket, type SocketSettings, socketError } from './upstream-socket.js';
-import {
-  type FieldList,
-  UpstreamError,
-  type UpstreamRequest,
-  type UpstreamResponse,
-  type UpstreamTarget,
-  type UpstreamUpgrade,
-} from './upstream-types.js';
+import { type FieldList, UpstreamError, type UpstreamTarget } from './upstream-types.js';
 
 /** What a connection tells its pool. */
 export interface ConnectionOwner {
   /** The exchange ended cleanly and the socket may carry another. */
   released(conn: UpstreamConnection): void;
+  /**
+   * The socket was stale (closed by the upstream under a reused connection, nothing of the
+   * response seen) and `ex` is safe to send again: the pool sends it on a fresh socket once,
+   * or rejects it with `err`.
+   */
+  replay(ex: Exchange, err: UpstreamError): void;
   /** The socket closed, or was handed over by an upgrade; called once. */
   gone(conn: UpstreamConnection): void;
 }
@@ -80,7 +81,11 @@ export class UpstreamConnection implements BodySource {
   private readonly secure: boolean;
   private connecting = true;
   private idle = false;
+  private readonly timer: SilenceTimer;
   private bodyPaused = false;
+  /** Inside onData: a pause the body asks for waits for the end of the read (see pauseBody). */
+  private inData = false;
+  private pauseWanted = false;
   private exchange: Exchange | undefined = undefined;
   private reading = READ_DONE;
   private remaining = 0;
@@ -99,7 +104,11 @@ export class UpstreamConnection implements BodySource {
     this.secure = target.kind === 'tcp' && target.tls;
     const socket = openSocket(target, settings);
     this.socket = socket;
-    socket.setTimeout(timeouts.connectTimeoutMs);
+    this.timer = new SilenceTimer(
+      socket,
+      timeouts.connectTimeoutMs,
+      Math.min(timeouts.idleTimeoutMs, timeouts.responseTimeoutMs),
+    );
     this.ready = new Promise((resolve, reject) => {
       this.settleReady = (err) => {
         this.settleReady = undefined;
@@ -130,53 +139,60 @@ export class UpstreamConnection implements BodySource {
   /** Pools the socket: it idles, unref'd, until taken or until the idle timeout closes it. */
   park(): void {
     this.idle = true;
-    this.socket.setTimeout(this.timeouts.idleTimeoutMs);
     this.socket.unref();
   }
 
   /**
-   * Sends `request` and resolves at the final response head (or the 101 / tunnel answer when
-   * `upgrade`). Rejects with UpstreamError, StaleConnection, the body's error, or the abort reason.
+   * Starts `ex` on this socket; the exchange settles its own promise at the final response head
+   * (or the 101 / tunnel answer when it is an upgrade): with UpstreamError, the body's error or
+   * the abort reason, or through the owner's replay() when the socket turns out stale.
    */
-  send(
-    request: PreparedRequest,
-    upgrade: boolean,
-    options: UpstreamRequest,
-  ): Promise<UpstreamResponse | UpstreamUpgrade> {
-    const signal = options.signal;
+  send(ex: Exchange): void {
+    const signal = ex.options.signal;
     if (signal?.aborted) {
       // Aborted while the socket was being found: it is unused, so it goes back.
       this.owner.released(this);
-      return Promise.reject(abortReason(signal));
+      ex.reject(abortReason(signal));
+      return;
     }
     if (!this.usable) {
       this.socket.destroy();
       const err = new UpstreamError('reset', 'the upstream closed the connection', false);
-      return Promise.reject(this.uses > 0 ? new StaleConnection(err) : err);
+      if (this.uses > 0) this.owner.replay(ex, err);
+      else ex.reject(err);
+      return;
     }
-    return new Promise((resolve, reject) => {
-      const ex = new Exchange(request, upgrade, options, resolve, reject);
-      this.exchange = ex;
-      this.idle = false;
-      this.reading = READ_HEAD;
-      this.socket.ref();
-      this.socket.setTimeout(this.timeouts.responseTimeoutMs);
-      signal?.addEventListener('abort', this.onAbort);
-      writeRequest(this.socket, request, ex).catch((err: unknown) => this.fail(ex, asError(err)));
-    });
+    this.exchange = ex;
+    this.idle = false;
+    this.reading = READ_HEAD;
+    this.socket.ref();
+    // The write about to happen restarts the timer; only a count of earlier silence is undone.
+    this.timer.backToTick();
+    signal?.addEventListener('abort', this.onAbort);
+    if (ex.request.body.kind === 'none') writeBodiless(this.socket, ex.request, ex);
+    else writeRequest(this.socket, ex.request, ex).catch((err: unknown) => this.fail(ex, asError(err)));
   }
 
+  /**
+   * Inside a read, the pause waits for the read's end: a body that arrives whole in one read
+   * (the usual small response) then never pauses and resumes its socket, which costs a
+   * readStop, a readStart, a nextTick and two timer changes.
+   */
   pauseBody(): void {
     if (this.exchange === undefined || this.bodyPaused) return;
+    if (this.inData) {
+      this.pauseWanted = true;
+      return;
+    }
     this.bodyPaused = true;
-    this.socket.setTimeout(0);
+    this.timer.arm(0);
     this.socket.pause();
   }
 
   resumeBody(): void {
     if (!this.bodyPaused) return;
     this.bodyPaused = false;
-    this.socket.setTimeout(this.timeouts.responseTimeoutMs);
+    this.timer.arm(this.timer.tick);
     this.socket.resume();
   }
 
@@ -186,6 +202,7 @@ export class UpstreamConnection implements BodySource {
 
   private readonly onConnect = (): void => {
     this.connecting = false;
+    this.timer.arm(this.timer.tick);
     this.settleReady?.(undefined);
   };
 
@@ -197,8 +214,10 @@ export class UpstreamConnection implements BodySource {
       return;
     }
     ex.responseStarted = true;
+    if (!this.bodyPaused) this.timer.backToTick();
     const end = buf.length;
     let pos = 0;
+    this.inData = true;
     try {
       while (pos < end && this.exchange === ex) {
         switch (this.reading) {
@@ -230,6 +249,13 @@ export class UpstreamConnection implements BodySource {
       }
     } catch (err) {
       this.fail(ex, asError(err));
+    } finally {
+      this.inData = false;
+      if (this.pauseWanted) {
+        this.pauseWanted = false;
+        // Still the same exchange, its body not yet all here: the consumer holds bytes.
+        if (this.exchange === ex) this.pauseBody();
+      }
     }
   };
 
@@ -257,7 +283,9 @@ export class UpstreamConnection implements BodySource {
     const body = new UpstreamBody(this);
     ex.body = body;
     ex.headSettled = true;
-    ex.resolve(new Response(status, head.reason, pairs(head.rawHeaders), body));
+    // The caller runs in a later microtask, after this read is done: a body that came with the
+    // head is already in `body` (often complete) by the time it looks.
+    ex.resolve(new Response(status, head.reason, head.rawHeaders, body));
     switch (framing.kind) {
       case 'none':
         this.finishResponse(ex, [], pos < buf.length);
@@ -295,7 +323,7 @@ export class UpstreamConnection implements BodySource {
     this.endExchange(ex);
     const socket = this.socket;
     socket.pause();
-    socket.setTimeout(0);
+    this.timer.arm(0);
     socket.off('data', this.onData);
     socket.off('end', this.onEnd);
     socket.off('close', this.onClose);
@@ -321,6 +349,7 @@ export class UpstreamConnection implements BodySource {
     ex.options.signal?.removeEventListener('abort', this.onAbort);
     if (this.bodyPaused) {
       this.bodyPaused = false;
+      this.timer.arm(this.timer.tick);
       this.socket.resume();
     }
   }
@@ -340,7 +369,8 @@ export class UpstreamConnection implements BodySource {
       this.uses > 0 &&
       !ex.responseStarted &&
       (!ex.requestSent || ex.request.replayable);
-    ex.reject(stale ? new StaleConnection(err) : err);
+    if (stale) this.owner.replay(ex, err);
+    else ex.reject(err);
   }
 
   private readonly onEnd = (): void => {
@@ -390,7 +420,18 @@ export class UpstreamConnection implements BodySource {
           false,
         ),
       );
-    } else if (ex !== undefined) {
+      this.socket.destroy();
+      return;
+    }
+    const limit =
+      ex !== undefined
+        ? this.timeouts.responseTimeoutMs
+        : this.idle
+          ? this.timeouts.idleTimeoutMs
+          : undefined;
+    // Not this phase's limit yet: the timer waits out the rest.
+    if (limit === undefined || !this.timer.expired(limit)) return;
+    if (ex !== undefined) {
       const what = this.reading === READ_HEAD ? 'no response head' : 'no response body bytes';
       this.fail(
         ex,
@@ -400,8 +441,6 @@ export class UpstreamConnection implements BodySource {
           ex.requestSent,
         ),
       );
-    } else if (!this.idle) {
-      return;
     }
     this.socket.destroy();
   };

@@ -7,6 +7,7 @@ import { ParseError } from '../wire/parse-error.js';
 import type { UpstreamBody } from './upstream-body.js';
 import type { PreparedRequest, WriteState } from './upstream-request.js';
 import {
+  type CancelSignal,
   type FieldList,
   UpstreamError,
   type UpstreamRequest,
@@ -14,18 +15,13 @@ import {
   type UpstreamUpgrade,
 } from './upstream-types.js';
 
-/** A failure on a reused socket that is safe to replay on a fresh one; never leaves the pool. */
-export class StaleConnection extends Error {
-  readonly error: UpstreamError;
-  constructor(error: UpstreamError) {
-    super(error.message);
-    this.error = error;
-  }
-}
-
 type Settle = (value: UpstreamResponse | UpstreamUpgrade) => void;
 
-/** The state of one request/response pair on the connection. */
+/**
+ * The state of one request/response pair. The pool makes it (with the promise the caller holds)
+ * and hands it to a connection; a stale connection hands it back to the pool to replay on a
+ * fresh socket (at most once: `replayed`), so the caller's promise spans both tries.
+ */
 export class Exchange implements WriteState {
   active = true;
   requestSent = false;
@@ -33,6 +29,8 @@ export class Exchange implements WriteState {
   responseStarted = false;
   headSettled = false;
   keepAlive = false;
+  /** This is the one replay on a fresh socket after a stale one. */
+  replayed = false;
   body: UpstreamBody | undefined = undefined;
   constructor(
     readonly request: PreparedRequest,
@@ -41,20 +39,36 @@ export class Exchange implements WriteState {
     readonly resolve: Settle,
     readonly reject: (err: Error) => void,
   ) {}
+
+  /** A fresh copy for the replay: nothing of it sent or received yet. */
+  again(): Exchange {
+    const ex = new Exchange(this.request, this.upgrade, this.options, this.resolve, this.reject);
+    ex.replayed = true;
+    return ex;
+  }
 }
 
 export class Response implements UpstreamResponse {
+  private fields: FieldList | undefined = undefined;
   constructor(
     readonly status: number,
     readonly reason: string,
-    readonly headers: FieldList,
+    readonly rawHeaders: readonly string[],
     readonly body: UpstreamBody,
   ) {}
+  /** As pairs, made on first use: the reverse proxy reads rawHeaders and never asks. */
+  get headers(): FieldList {
+    this.fields ??= pairs(this.rawHeaders);
+    return this.fields;
+  }
   trailers(): FieldList {
     return this.body.trailers;
   }
   abort(): void {
     this.body.abort();
+  }
+  takeWhole(): Buffer | undefined {
+    return this.body.takeWhole();
   }
 }
 
@@ -77,7 +91,7 @@ export function asError(err: unknown): Error {
 }
 
 /** The signal's reason when it is an Error, else an AbortError. */
-export function abortReason(signal: AbortSignal | undefined): Error {
+export function abortReason(signal: CancelSignal | undefined): Error {
   const reason: unknown = signal?.reason;
   return reason instanceof Error ? reason : new DOMException('the request was aborted', 'AbortError');
 }

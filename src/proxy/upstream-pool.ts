@@ -17,10 +17,11 @@
  * method"). Otherwise the UpstreamError says requestSent and the caller decides.
  */
 import { type ConnectionOwner, type ConnectionTimeouts, UpstreamConnection } from './upstream-connection.js';
-import { abortReason, StaleConnection } from './upstream-exchange.js';
-import { type PreparedRequest, prepareRequest } from './upstream-request.js';
+import { abortReason, Exchange } from './upstream-exchange.js';
+import { hasBody, type PreparedRequest, prepareHead, prepareRequest } from './upstream-request.js';
 import { type SocketSettings, socketSettings, targetKey } from './upstream-socket.js';
 import {
+  type CancelSignal,
   UpstreamError,
   type UpstreamPoolOptions,
   type UpstreamRequest,
@@ -44,7 +45,7 @@ type Waiter = {
   readonly resolve: (conn: UpstreamConnection) => void;
   readonly reject: (err: Error) => void;
   readonly timer: NodeJS.Timeout;
-  readonly signal: AbortSignal | undefined;
+  readonly signal: CancelSignal | undefined;
   readonly onAbort: () => void;
 };
 
@@ -60,7 +61,41 @@ class TargetPool implements ConnectionOwner {
     private readonly key: string,
   ) {}
 
-  acquire(fresh: boolean, signal: AbortSignal | undefined): Promise<UpstreamConnection> {
+  /**
+   * Runs `ex` on a socket: the warmest idle one at once (no promise in between, the common case
+   * under load), else a new or released one when there is one. `fresh`: a new socket only.
+   */
+  start(ex: Exchange, fresh: boolean): void {
+    if (!fresh) {
+      for (let conn = this.idle.pop(); conn !== undefined; conn = this.idle.pop()) {
+        if (conn.usable) {
+          conn.send(ex);
+          return;
+        }
+        this.retire(conn);
+      }
+    }
+    this.acquire(fresh, ex.options.signal).then((conn) => conn.send(ex), ex.reject);
+  }
+
+  replay(ex: Exchange, err: UpstreamError): void {
+    if (ex.replayed) {
+      ex.reject(err);
+      return;
+    }
+    if (this.owner.closed) {
+      ex.reject(new UpstreamError('connect', 'the upstream pool is closed', false));
+      return;
+    }
+    const signal = ex.options.signal;
+    if (signal?.aborted) {
+      ex.reject(abortReason(signal));
+      return;
+    }
+    this.start(ex.again(), true);
+  }
+
+  private acquire(fresh: boolean, signal: CancelSignal | undefined): Promise<UpstreamConnection> {
     if (!fresh) {
       for (let conn = this.idle.pop(); conn !== undefined; conn = this.idle.pop()) {
         if (conn.usable) return Promise.resolve(conn);
@@ -92,7 +127,7 @@ class TargetPool implements ConnectionOwner {
           reject(abortReason(signal));
         },
       };
-      signal?.addEventListener('abort', waiter.onAbort, { once: true });
+      signal?.addEventListener('abort', waiter.onAbort);
       this.waiters.push(waiter);
     });
   }
@@ -180,6 +215,7 @@ export class UpstreamPool {
   readonly socketSettings: SocketSettings;
   closed = false;
   private readonly pools = new Map<string, TargetPool>();
+  private readonly keys = new WeakMap<UpstreamTarget, string>();
 
   constructor(options: UpstreamPoolOptions = {}) {
     this.maxSockets = positive(options.maxSockets, DEFAULT_MAX_SOCKETS, 'maxSockets');
@@ -203,10 +239,10 @@ export class UpstreamPool {
    * socket is used), UpstreamError for the upstream's failures, the request body's own error,
    * or the signal's reason.
    */
-  async request(target: UpstreamTarget, req: UpstreamRequest): Promise<UpstreamResponse> {
-    const result = await this.exchange(target, req, false);
-    if ('socket' in result) throw new UpstreamError('protocol', 'unexpected protocol switch', true);
-    return result;
+  request(target: UpstreamTarget, req: UpstreamRequest): Promise<UpstreamResponse> {
+    // Only an exchange started as an upgrade can settle with a socket: the connection refuses a
+    // 101 (or a 2xx to CONNECT) to anything else as a protocol error.
+    return this.exchange(target, req, false) as Promise<UpstreamResponse>;
   }
 
   /**
@@ -249,27 +285,53 @@ export class UpstreamPool {
     if (!this.pools.has(key)) this.pools.set(key, pool);
   }
 
-  private async exchange(
+  /** A request without body bytes is prepared and started in this turn: no promise but its own. */
+  private exchange(
     target: UpstreamTarget,
     req: UpstreamRequest,
     upgrade: boolean,
   ): Promise<UpstreamResponse | UpstreamUpgrade> {
-    const prepared: PreparedRequest = await prepareRequest(target, req, upgrade);
-    for (let fresh = false; ; fresh = true) {
-      if (this.closed) throw new UpstreamError('connect', 'the upstream pool is closed', false);
-      if (req.signal?.aborted) throw abortReason(req.signal);
-      const conn = await this.poolFor(target).acquire(fresh, req.signal);
-      try {
-        return await conn.send(prepared, upgrade, req);
-      } catch (err) {
-        if (!(err instanceof StaleConnection)) throw err;
-        if (fresh) throw err.error;
-      }
+    if (hasBody(req)) return this.exchangeWithBody(target, req, upgrade);
+    let prepared: PreparedRequest;
+    try {
+      prepared = prepareHead(target, req, upgrade);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    return this.start(target, prepared, req, upgrade);
+  }
+
+  private async exchangeWithBody(
+    target: UpstreamTarget,
+    req: UpstreamRequest,
+    upgrade: boolean,
+  ): Promise<UpstreamResponse | UpstreamUpgrade> {
+    const prepared = await prepareRequest(target, req, upgrade);
+    return this.start(target, prepared, req, upgrade);
+  }
+
+  private start(
+    target: UpstreamTarget,
+    prepared: PreparedRequest,
+    req: UpstreamRequest,
+    upgrade: boolean,
+  ): Promise<UpstreamResponse | UpstreamUpgrade> {
+    if (this.closed)
+      return Promise.reject(new UpstreamError('connect', 'the upstream pool is closed', false));
+    if (req.signal?.aborted) return Promise.reject(abortReason(req.signal));
+    const pool = this.poolFor(target);
+    return new Promise((resolve, reject) => {
+      pool.start(new Exchange(prepared, upgrade, req, resolve, reject), false);
+    });
   }
 
   private poolFor(target: UpstreamTarget): TargetPool {
-    const key = targetKey(target);
+    // Callers keep one target object per upstream: its key is worked out once, not per request.
+    let key = this.keys.get(target);
+    if (key === undefined) {
+      key = targetKey(target);
+      this.keys.set(target, key);
+    }
     let pool = this.pools.get(key);
     if (pool === undefined) {
       pool = new TargetPool(this, target, key);

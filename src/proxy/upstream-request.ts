@@ -16,8 +16,8 @@
  * still in hand. Chunks are written as given (views, never copied).
  */
 import type net from 'node:net';
+import { isToken, isValidFieldValue } from '../http/field-syntax.js';
 import { CRLF, chunkHeader, LAST_CHUNK, lastChunkWithTrailers } from '../wire/body-encoders.js';
-import { writeRequestHead } from '../wire/head-writer.js';
 import type { FieldList, UpstreamRequest, UpstreamTarget } from './upstream-types.js';
 
 export type RequestBody =
@@ -38,7 +38,8 @@ export type RequestBody =
 /** A request ready to write, possibly twice (see the pool's stale-socket retry). */
 export type PreparedRequest = {
   readonly method: string;
-  readonly head: Buffer;
+  /** The head as a latin1 string (checked: one byte per character, no CR/LF/NUL in a field). */
+  readonly head: string;
   readonly body: RequestBody;
   /** Idempotent (RFC 9110 §9.2.2) with no body: safe to send again after a reset. */
   readonly replayable: boolean;
@@ -55,15 +56,29 @@ export interface WriteState {
 }
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-const CONTENT_LENGTH_ZERO: readonly [string, string] = ['Content-Length', '0'];
-const CHUNKED: readonly [string, string] = ['Transfer-Encoding', 'chunked'];
-const CONNECTION_UPGRADE: readonly [string, string] = ['Connection', 'Upgrade'];
+const NO_BODY: RequestBody = Object.freeze({ kind: 'none' });
+
+/** Whether `req` has body bytes to read (then prepareRequest(), else prepareHead() will do). */
+export function hasBody(req: UpstreamRequest): boolean {
+  return req.body !== undefined && req.bodyLength !== 0;
+}
+
+/**
+ * Builds the head of a request without body bytes to send, synchronously: the common case
+ * (GET, HEAD, an empty POST) costs no promise. Throws TypeError for an invalid method, target,
+ * field or bodyLength, or for a request that has body bytes (use prepareRequest()).
+ * `upgrade`: the request asks for a protocol switch or a tunnel; an Upgrade request without a
+ * Connection field gets `Connection: Upgrade` (RFC 9110 §7.8).
+ */
+export function prepareHead(target: UpstreamTarget, req: UpstreamRequest, upgrade: boolean): PreparedRequest {
+  if (hasBody(req)) throw new TypeError('prepareHead() takes a request without body bytes');
+  const head = headOf(target, req, upgrade, 'none');
+  return { method: req.method, head, body: NO_BODY, replayable: IDEMPOTENT.has(req.method) };
+}
 
 /**
  * Builds the head and reads the first body chunk. Rejects with TypeError for an invalid method,
  * target, field or bodyLength (before any socket is touched), or with the body's own error.
- * `upgrade`: the request asks for a protocol switch or a tunnel; it carries no body, and an
- * Upgrade request without a Connection field gets `Connection: Upgrade` (RFC 9110 §7.8).
  */
 export async function prepareRequest(
   target: UpstreamTarget,
@@ -71,52 +86,9 @@ export async function prepareRequest(
   upgrade: boolean,
 ): Promise<PreparedRequest> {
   const { method, body, bodyLength } = req;
-  if (bodyLength !== undefined && !(Number.isSafeInteger(bodyLength) && bodyLength >= 0)) {
-    throw new TypeError(`invalid bodyLength ${bodyLength}`);
-  }
-  if (body === undefined && bodyLength !== undefined && bodyLength > 0) {
-    throw new TypeError('bodyLength without a body');
-  }
-  if (upgrade && body !== undefined && bodyLength !== 0) {
-    throw new TypeError('an upgrade or CONNECT request has no body');
-  }
-  if (!upgrade && method === 'CONNECT') throw new TypeError('CONNECT goes through upgrade()');
-  const fields: (readonly [string, string])[] = [];
-  let hasConnection = false;
-  let hasUpgrade = false;
-  let hasHost = false;
-  for (const field of req.headers) {
-    const name = field[0];
-    if (isNamed(name, 'content-length') || isNamed(name, 'transfer-encoding')) continue;
-    if (isNamed(name, 'host')) hasHost = true;
-    else if (isNamed(name, 'connection')) hasConnection = true;
-    else if (isNamed(name, 'upgrade')) hasUpgrade = true;
-    fields.push(field);
-  }
-  // RFC 9112 §3.2: "A client MUST send a Host header field in all HTTP/1.1 request messages."
-  // For CONNECT it is the target's authority (RFC 9110 §9.3.6), not the upstream's.
-  if (!hasHost) fields.unshift(['Host', method === 'CONNECT' ? req.target : hostOf(target)]);
-  if (upgrade && method !== 'CONNECT') {
-    if (!hasUpgrade) throw new TypeError('upgrade() needs an Upgrade field');
-    if (!hasConnection) fields.push(CONNECTION_UPGRADE);
-  }
-  let kind: RequestBody['kind'] = 'none';
-  if (body !== undefined && bodyLength !== 0) {
-    kind = bodyLength === undefined ? 'chunked' : 'length';
-    fields.push(bodyLength === undefined ? CHUNKED : ['Content-Length', String(bodyLength)]);
-  } else if (
-    method === 'POST' ||
-    method === 'PUT' ||
-    method === 'PATCH' ||
-    (bodyLength === 0 && method !== 'CONNECT')
-  ) {
-    fields.push(CONTENT_LENGTH_ZERO);
-  }
-  // Throws TypeError for a method, target or field that could split the head.
-  const head = writeRequestHead(method, req.target, fields);
-  if (kind === 'none' || body === undefined) {
-    return { method, head, body: { kind: 'none' }, replayable: IDEMPOTENT.has(method) };
-  }
+  if (body === undefined || bodyLength === 0) return prepareHead(target, req, upgrade);
+  const kind = bodyLength === undefined ? 'chunked' : 'length';
+  const head = headOf(target, req, upgrade, kind);
   const rest = body[Symbol.asyncIterator]();
   const first = await rest.next();
   return {
@@ -131,6 +103,92 @@ export async function prepareRequest(
 }
 
 /**
+ * The head, checked and framed (see the module comment), in one pass over the caller's fields.
+ * It is a string, not a Buffer: net.Socket writes a latin1 string without making a Buffer first
+ * (decodeStrings is off), and a copy into a Buffer of our own would be one more per request.
+ */
+function headOf(
+  target: UpstreamTarget,
+  req: UpstreamRequest,
+  upgrade: boolean,
+  kind: RequestBody['kind'],
+): string {
+  const { method, body, bodyLength } = req;
+  if (bodyLength !== undefined && !(Number.isSafeInteger(bodyLength) && bodyLength >= 0)) {
+    throw new TypeError(`invalid bodyLength ${bodyLength}`);
+  }
+  if (body === undefined && bodyLength !== undefined && bodyLength > 0) {
+    throw new TypeError('bodyLength without a body');
+  }
+  if (upgrade && kind !== 'none') throw new TypeError('an upgrade or CONNECT request has no body');
+  if (!upgrade && method === 'CONNECT') throw new TypeError('CONNECT goes through upgrade()');
+  if (!isToken(method)) throw new TypeError(`invalid method "${method}"`);
+  const requestTarget = req.target;
+  for (let i = 0; i < requestTarget.length; i++) {
+    const c = requestTarget.charCodeAt(i);
+    // RFC 9112 §3.2: the target has no whitespace; the parser refuses controls and non-ASCII too.
+    if (c <= 0x20 || c >= 0x7f) throw new TypeError('invalid character in the request target');
+  }
+  let fields = '';
+  let hasConnection = false;
+  let hasUpgrade = false;
+  let hasHost = false;
+  for (const field of req.headers) {
+    const name = field[0];
+    const value = field[1];
+    if (!isToken(name)) throw new TypeError(`invalid field name "${name}"`);
+    // Only names of these lengths can be a framing, Host, Connection or Upgrade field.
+    switch (name.length) {
+      case 14:
+      case 17:
+        if (isNamed(name, 'content-length') || isNamed(name, 'transfer-encoding')) continue;
+        break;
+      case 4:
+        if (isNamed(name, 'host')) hasHost = true;
+        break;
+      case 10:
+        if (isNamed(name, 'connection')) hasConnection = true;
+        break;
+      case 7:
+        if (isNamed(name, 'upgrade')) hasUpgrade = true;
+        break;
+    }
+    if (!isValidFieldValue(value)) throw new TypeError(`invalid character in the value of "${name}"`);
+    fields += `${name}: ${value}\r\n`;
+  }
+  let head = `${method} ${requestTarget} HTTP/1.1\r\n`;
+  // RFC 9112 §3.2: "A client MUST send a Host header field in all HTTP/1.1 request messages."
+  // For CONNECT it is the target's authority (RFC 9110 §9.3.6), not the upstream's.
+  if (!hasHost) head += `Host: ${method === 'CONNECT' ? requestTarget : hostOf(target)}\r\n`;
+  head += fields;
+  if (upgrade && method !== 'CONNECT') {
+    if (!hasUpgrade) throw new TypeError('upgrade() needs an Upgrade field');
+    if (!hasConnection) head += 'Connection: Upgrade\r\n';
+  }
+  if (kind === 'length') head += `Content-Length: ${bodyLength}\r\n`;
+  else if (kind === 'chunked') head += 'Transfer-Encoding: chunked\r\n';
+  else if (
+    method === 'POST' ||
+    method === 'PUT' ||
+    method === 'PATCH' ||
+    (bodyLength === 0 && method !== 'CONNECT')
+  ) {
+    head += 'Content-Length: 0\r\n';
+  }
+  return `${head}\r\n`;
+}
+
+/**
+ * Writes a request without body bytes: the head, in one write (no cork: there is nothing to
+ * gather it with).
+ */
+export function writeBodiless(socket: net.Socket, req: PreparedRequest, state: WriteState): void {
+  state.requestSent = true;
+  socket.write(req.head, 'latin1');
+  state.writeDone = true;
+}
+
+/**
  * Writes the request: head and first chunk in one write, then each chunk as the socket drains.
  * Resolves once the last byte is handed to the socket (state.writeDone), or early when the
  * exchange stops being active. Rejects with the body's own error, a RangeError when the body's
@@ -142,14 +200,13 @@ export async function writeRequest(
   state: WriteState,
 ): Promise<void> {
   const body = req.body;
-  state.requestSent = true;
-  socket.cork();
-  socket.write(req.head);
   if (body.kind === 'none') {
-    state.writeDone = true;
-    socket.uncork();
+    writeBodiless(socket, req, state);
     return;
   }
+  state.requestSent = true;
+  socket.cork();
+  socket.write(req.head, 'latin1');
   try {
     if (body.kind === 'length') await writeLength(socket, body, state);
     else await writeChunked(socket, body, state);

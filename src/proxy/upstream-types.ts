@@ -31,19 +31,42 @@ export type UpstreamRequest = {
   readonly trailers?: (() => FieldList) | undefined;
   /** Interim responses (100, 103) as they arrive. */
   readonly onInformational?: ((status: number, headers: FieldList) => void) | undefined;
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: CancelSignal | undefined;
 };
+
+/**
+ * What the pool reads of a cancellation signal. An AbortSignal satisfies it; so does the lighter
+ * Cancel (cancel.ts), which the reverse proxy makes per attempt: an AbortController plus its
+ * EventTarget listeners cost microseconds per request, more than the rest of the exchange's setup.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
 
 export type UpstreamResponse = {
   readonly status: number;
   readonly reason: string;
   readonly headers: FieldList;
+  /**
+   * The same fields flat, as parsed: [name, value, name, value, …]. The pool's responses have it,
+   * and then `headers` is made only when asked for; a stand-in may leave it out.
+   */
+  readonly rawHeaders?: readonly string[] | undefined;
   /** The body bytes (framing removed), streamed; read it to the end or call abort(). */
   readonly body: AsyncIterable<Buffer>;
   /** Trailer fields, available once body is consumed. */
   trailers(): FieldList;
   /** Gives up on the response: the connection is destroyed, not reused. */
   abort(): void;
+  /**
+   * The whole body in one Buffer, when all of it has already arrived as one run of bytes (empty
+   * for none): the body is then read, trailers() set. Undefined otherwise: iterate `body`. A
+   * stand-in may leave it out.
+   */
+  takeWhole?(): Buffer | undefined;
 };
 
 /** A 101 answer to an Upgrade request: the raw upstream socket, for relaying both ways. */

@@ -64,10 +64,10 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
 
   const first = fork();
   const ready = await firstMessage(first);
-  if (ready.type !== 'ready') {
+  if (ready?.type !== 'ready') {
     stopping = true;
     first.kill();
-    throw new Error(ready.type === 'failed' ? ready.error : 'the first worker failed to start');
+    throw new Error(ready?.type === 'failed' ? ready.error : 'the first worker failed to start');
   }
   for (let i = 1; i < options.workers; i++) fork();
   options.started(ready.lines);
@@ -86,7 +86,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
         worker.send({ type: 'reload' } satisfies ToWorker);
         const answer = await Promise.race([
           firstMessage(worker),
-          new Promise<undefined>((resolve) => setTimeout(resolve, RELOAD_TIMEOUT_MS).unref()),
+          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), RELOAD_TIMEOUT_MS).unref()),
         ]);
         if (answer?.type === 'reloaded' && answer.error !== undefined) {
           log(`worker ${worker.process.pid} kept its config: ${answer.error}`);
