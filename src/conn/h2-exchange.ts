@@ -49,6 +49,7 @@
 import http2 from 'node:http2';
 import type { Duplex, Readable } from 'node:stream';
 import { HttpError } from '../handler/http-error.js';
+import { parseJsonBody, readWhole, toArrayBuffer } from '../handler/read-body.js';
 import type {
   CookieOptions,
   Handler,
@@ -58,14 +59,14 @@ import type {
   Response,
 } from '../handler/types.js';
 import { parseCookies, serializeSetCookie } from '../http/cookies.js';
-import { httpDate } from '../http/date.js';
 import { reasonPhrase } from '../http/status.js';
 import type { EngineConfig } from './config.js';
-import { checkField, writeHeadArguments } from './outgoing-fields.js';
-import { parseJsonBody, readWhole, toArrayBuffer } from '../handler/read-body.js';
+import { checkField, checkFieldValue, writeHeadArguments } from './outgoing-fields.js';
 import { combineFields } from './request.js';
 
 type OutgoingFields = Record<string, string | string[] | number>;
+/** The fields a handler set, by lower-case name, as own properties (see H2Response.fields). */
+type FieldRecord = Record<string, HeaderValue>;
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = http2.constants;
 const EMPTY: IncomingHeaders = Object.freeze(Object.create(null));
@@ -131,6 +132,20 @@ const SINGLE_VALUE: ReadonlySet<string> = new Set([
   'user-agent',
   'x-content-type-options',
 ]);
+
+/**
+ * Field names setHeader() has accepted (tokens, so not checked again), each with its lower-case
+ * key; at most MAX_FIELD_KEYS of them. Handlers pass the same few literal names ('ETag',
+ * 'Content-Type') on every response: a remembered key is one string whose hash is already known,
+ * where toLowerCase() makes a fresh string to hash on every call.
+ */
+const fieldKeys = new Map<string, string>();
+const MAX_FIELD_KEYS = 512;
+
+/** The lower-case key for a field name (valid or not: getHeader() takes any string). */
+function fieldKey(name: string): string {
+  return fieldKeys.get(name) ?? name.toLowerCase();
+}
 
 /** The listener for h2 stream errors: see the module comment. */
 function ignoreStreamError(): void {}
@@ -371,7 +386,19 @@ export class H2Response implements Response {
   private hasBody = true;
   /** Body bytes still owed under a Content-Length; undefined when the body ends at END_STREAM. */
   private remaining: number | undefined = undefined;
-  private fields: Map<string, HeaderValue> | undefined = undefined;
+  /**
+   * What the handler set, by lower-case name, as own properties (read back with Object.hasOwn).
+   * A plain object rather than a Map, so that sendHead() can hand it to stream.respond() as it is
+   * (node copies it): with only plain string and number fields, the common case, no second object
+   * is built per response. Not a null-prototype object: V8 keeps those in dictionary mode, and
+   * node's copy (a for-in loop) then costs more than building a plain object did.
+   */
+  private fields: FieldRecord | undefined = undefined;
+  /**
+   * A list value or a connection-specific field was set: sendHead() must build a filtered copy
+   * (see outgoingCopy) instead of passing the record on.
+   */
+  private unusual = false;
   private trailerFields: Record<string, string> | undefined = undefined;
   /** HEAD: the head is sent as for GET, the body never (RFC 9110 §9.3.2). */
   private readonly isHead: boolean;
@@ -400,26 +427,38 @@ export class H2Response implements Response {
 
   setHeader(name: string, value: HeaderValue): this {
     if (this.headState !== 0) throw new Error('cannot set headers after they are sent');
-    checkField(name, value);
-    (this.fields ??= new Map()).set(name.toLowerCase(), value);
+    let key = fieldKeys.get(name);
+    if (key === undefined) {
+      checkField(name, value);
+      key = name.toLowerCase();
+      if (fieldKeys.size < MAX_FIELD_KEYS) fieldKeys.set(name, key);
+    } else if (typeof value === 'string') {
+      checkFieldValue(name, value);
+    } else {
+      checkField(name, value);
+    }
+    setField((this.fields ??= {}), key, value);
+    if (typeof value === 'object' || CONNECTION_SPECIFIC.has(key)) this.unusual = true;
     return this;
   }
 
   getHeader(name: string): HeaderValue | undefined {
-    return this.fields?.get(name.toLowerCase());
+    const fields = this.fields;
+    const key = fieldKey(name);
+    return fields !== undefined && Object.hasOwn(fields, key) ? fields[key] : undefined;
   }
 
   hasHeader(name: string): boolean {
-    return this.fields?.has(name.toLowerCase()) === true;
+    return this.fields !== undefined && Object.hasOwn(this.fields, fieldKey(name));
   }
 
   removeHeader(name: string): void {
     if (this.headState !== 0) throw new Error('cannot remove headers after they are sent');
-    this.fields?.delete(name.toLowerCase());
+    if (this.fields !== undefined) Reflect.deleteProperty(this.fields, fieldKey(name));
   }
 
   getHeaderNames(): string[] {
-    return this.fields === undefined ? [] : [...this.fields.keys()];
+    return this.fields === undefined ? [] : Object.keys(this.fields);
   }
 
   writeHead(
@@ -494,6 +533,7 @@ export class H2Response implements Response {
   sendError(status: number, message: string, headers: Readonly<Record<string, string>>): boolean {
     if (this.headState === 2 || this.stream.headersSent || this.gone) return false;
     this.fields = undefined;
+    this.unusual = false;
     this.trailerFields = undefined;
     this.headState = 0;
     this.ended = false;
@@ -592,6 +632,12 @@ export class H2Response implements Response {
   /**
    * Decides the framing and submits HEADERS; `length` is the whole body when end() sends the
    * head (so no more body can follow), undefined when write() does.
+   *
+   * The handler's record goes to stream.respond() as it is when it holds only plain fields (node
+   * copies it before it returns); what the framing adds to it — `:status`, Server, a
+   * Content-Length known from end() — is taken out again afterwards, so getHeader() still sees
+   * only what the handler set. Date is node's (respond() adds one, IMF-fixdate, cached per
+   * second, unless the handler set its own). Anything unusual goes through outgoingCopy().
    */
   private sendHead(length: number | undefined): void {
     const status = this.statusCode;
@@ -603,52 +649,32 @@ export class H2Response implements Response {
     // writable side of a HEAD stream on arrival, and before it validates a head it refuses (see
     // SINGLE_VALUE): whatever follows such a head can only be bodiless.
     const noBody = this.isHead || status === 204 || status === 205 || status === 304 || stream.writableEnded;
-    // A plain object built in one pass: node copies it into its own (null-prototype) object.
-    const out: OutgoingFields = { ':status': status };
-    let userLength: number | undefined;
-    let sawDate = false;
-    let sawServer = false;
     const fields = this.fields;
-    if (fields !== undefined) {
-      for (const key of fields.keys()) {
-        if (CONNECTION_SPECIFIC.has(key)) continue;
-        const value = fields.get(key)!;
-        switch (key) {
-          case 'content-length':
-            // RFC 9110 §8.6: no Content-Length in a 204 response.
-            if (status === 204) continue;
-            userLength = Number(value);
-            if (!Number.isSafeInteger(userLength) || userLength < 0)
-              throw new TypeError('invalid Content-Length');
-            out[key] = String(userLength);
-            continue;
-          case 'date':
-            sawDate = true;
-            break;
-          case 'server':
-            sawServer = true;
-            break;
-        }
-        if (typeof value === 'object' && value.length > 1 && SINGLE_VALUE.has(key)) {
-          throw new TypeError(`header "${key}" cannot have more than one value over HTTP/2`);
-        }
-        setField(out, key, outgoing(value));
-      }
+    let userLength: number | undefined;
+    let copy = this.unusual;
+    const setLength = fields?.['content-length'];
+    if (setLength !== undefined) {
+      userLength = Number(setLength);
+      if (!Number.isSafeInteger(userLength) || userLength < 0) throw new TypeError('invalid Content-Length');
+      // RFC 9110 §8.6: no Content-Length in a 204 response; a string is sent in its plain form.
+      if (status === 204 || (typeof setLength === 'string' && String(userLength) !== setLength)) copy = true;
     }
-    if (!sawDate) out.date = httpDate();
-    const server = this.config.serverHeader;
-    if (!sawServer && server !== undefined) out.server = server;
+    const out: OutgoingFields =
+      fields === undefined
+        ? {}
+        : copy
+          ? outgoingCopy(fields, status, userLength)
+          : (fields as OutgoingFields);
     let options: http2.ServerStreamResponseOptions;
+    let addedLength = false;
     if (noBody) {
       this.hasBody = false;
       options = RESPOND_NO_BODY;
       // RFC 9110 §9.3.2: a HEAD response may carry the Content-Length a GET would have.
-      if (this.isHead && userLength === undefined && length !== undefined && length > 0) {
-        out['content-length'] = String(length);
-      }
+      addedLength = this.isHead && userLength === undefined && length !== undefined && length > 0;
     } else {
       if (userLength !== undefined) this.remaining = userLength;
-      else if (length !== undefined) out['content-length'] = String(length);
+      else addedLength = length !== undefined;
       // Trailers can only be asked for now: always for a streamed body, else when already set.
       options =
         length === undefined || this.trailerFields !== undefined ? RESPOND_BODY_TRAILERS : RESPOND_BODY;
@@ -659,7 +685,21 @@ export class H2Response implements Response {
       this.headState = 2;
       return;
     }
-    stream.respond(out, options);
+    out[':status'] = status;
+    if (addedLength) out['content-length'] = length!;
+    const server = this.config.serverHeader;
+    const addedServer = server !== undefined && !Object.hasOwn(out, 'server');
+    if (addedServer) out.server = server;
+    try {
+      stream.respond(out, options);
+    } finally {
+      if (out === fields) {
+        // Last added, first deleted: V8 then just steps the object's shape back.
+        if (addedServer) Reflect.deleteProperty(out, 'server');
+        if (addedLength) Reflect.deleteProperty(out, 'content-length');
+        Reflect.deleteProperty(out, ':status');
+      }
+    }
     this.headState = 2;
     if (options === RESPOND_BODY_TRAILERS) stream.once('wantTrailers', () => this.sendTrailers());
   }
@@ -718,12 +758,33 @@ export class H2Response implements Response {
   }
 }
 
-/** The same checks as ServerResponse.setHeader: a token name, values that cannot split a field. */
+/**
+ * The handler's fields as node:http2 takes them, in a new object: connection-specific ones left
+ * out (RFC 9113 §8.2.2), a list refused where node would refuse it, Content-Length in its plain
+ * form (none for 204, RFC 9110 §8.6), lists copied.
+ */
+function outgoingCopy(fields: FieldRecord, status: number, userLength: number | undefined): OutgoingFields {
+  const out: OutgoingFields = {};
+  for (const key of Object.keys(fields)) {
+    if (CONNECTION_SPECIFIC.has(key)) continue;
+    if (key === 'content-length') {
+      if (status !== 204) out[key] = String(userLength);
+      continue;
+    }
+    const value = fields[key]!;
+    if (typeof value === 'object' && value.length > 1 && SINGLE_VALUE.has(key)) {
+      throw new TypeError(`header "${key}" cannot have more than one value over HTTP/2`);
+    }
+    setField(out, key, outgoing(value));
+  }
+  return out;
+}
+
 /**
  * Sets a field on a plain object. `__proto__` is a valid token: plain assignment would touch the
  * prototype instead of adding the field, so that one name is defined as an own property.
  */
-function setField(out: Record<string, unknown>, key: string, value: string | string[]): void {
+function setField(out: Record<string, unknown>, key: string, value: HeaderValue): void {
   if (key === '__proto__') {
     Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
   } else {

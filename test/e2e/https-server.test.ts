@@ -658,6 +658,36 @@ describe('server.close() with HTTP/2 sessions open', () => {
       await closeServer(server);
     }
   });
+
+  it('cuts a session whose handler never answers once closeTimeoutMs has passed, and resolves', {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
+    const CLOSE_TIMEOUT_MS = 300;
+    const never: Handler = () => new Promise<void>(() => {});
+    const { server, port: hangingPort } = await startServer(never, {
+      ...tlsOptions,
+      closeTimeoutMs: CLOSE_TIMEOUT_MS,
+    });
+    let session: http2.ClientHttp2Session | undefined;
+    try {
+      session = await h2Connect(hangingPort, certA.caCert);
+      const stream = session.request({ ':path': '/never' });
+      stream.on('error', () => {});
+      const streamClosed = once(stream, 'close');
+      await sleep(100);
+      const t0 = Date.now();
+      await Promise.race([
+        server.close(),
+        sleep(3_000).then(() => assert.fail('close() did not resolve within 3 s')),
+      ]);
+      assert.ok(Date.now() - t0 >= CLOSE_TIMEOUT_MS - 50, 'the session was given closeTimeoutMs');
+      await streamClosed;
+      assert.equal(server.connectionCount, 0);
+    } finally {
+      session?.destroy();
+      await closeServer(server);
+    }
+  });
 });
 
 describe('server.close() with connections that never got to a request', () => {
