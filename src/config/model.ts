@@ -73,7 +73,9 @@ export type RouteConfig = {
    * Which request paths: a prefix ending in `/` or a whole path (`/api/`, `/health`), or a glob
    * (`*` within one segment, `**` across segments: `/assets/**\/*.css`). `/` matches everything.
    */
-  readonly match: { readonly kind: 'prefix'; readonly prefix: string } | { readonly kind: 'glob'; readonly glob: string };
+  readonly match:
+    | { readonly kind: 'prefix'; readonly prefix: string }
+    | { readonly kind: 'glob'; readonly glob: string };
   /** Applied outermost first, around the handler. */
   readonly middleware: readonly MiddlewareConfig[];
   /** An RFC 9111 cache in front of the handler. */
@@ -93,7 +95,9 @@ export type MiddlewareConfig =
       readonly kind: 'basic-auth';
       readonly realm: string;
       /** `user:pass` pairs, or an htpasswd file (bcrypt). */
-      readonly users: { readonly kind: 'plain'; readonly pairs: readonly string[] } | { readonly kind: 'htpasswd'; readonly file: string };
+      readonly users:
+        | { readonly kind: 'plain'; readonly pairs: readonly string[] }
+        | { readonly kind: 'htpasswd'; readonly file: string };
       /** Only these methods need credentials (e.g. PUT, DELETE); empty: all. */
       readonly methods: readonly string[];
     }

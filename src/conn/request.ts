@@ -3,10 +3,10 @@
  * body arrives from the connection as Buffer views and is read once, as an async iterable or whole.
  */
 
+import { parseJsonBody, readWhole, toArrayBuffer } from '../handler/read-body.js';
 import type { IncomingHeaders, Request } from '../handler/types.js';
 import { parseCookies } from '../http/cookies.js';
 import type { RequestHead } from '../wire/head.js';
-import { parseJsonBody, readWhole, toArrayBuffer } from '../handler/read-body.js';
 
 /** What a request needs from its connection while its body is read. */
 export interface BodySource {
