@@ -18,6 +18,9 @@ export const USAGE = `usage: berth [serve] [ROOT] [options]     serve the files 
        berth proxy --to URL [--to URL ...]   a reverse proxy (gateway) to an upstream group
        berth forward-proxy                   a forward proxy with CONNECT tunnels
        berth ca                              where the local CA is and how to trust it
+       berth --config FILE                   run what berth.yaml describes (sites, routes, workers)
+       berth check FILE                      validate a config file and exit
+       berth reload [--config FILE | --pid-file FILE]   make a running berth re-read its config
 
   -p, --port N            port to listen on (default 8080, or $PORT; 0 picks a free port)
   -a, --address ADDR      address to bind (default 127.0.0.1; 0.0.0.0, ::, ::1 work)
@@ -146,6 +149,11 @@ export type ParsedArgs =
   | ProxyCommand
   | ForwardProxyCommand
   | { kind: 'ca' }
+  /** `berth --config FILE`: everything comes from the file. */
+  | { kind: 'config'; file: string }
+  | { kind: 'check'; file: string }
+  /** `berth reload`: SIGHUP to the pid in `pidFile`, or the pid file `config` names. */
+  | { kind: 'reload'; pidFile: string | undefined; config: string | undefined }
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'error'; message: string };
@@ -188,6 +196,8 @@ const OPTIONS = {
   allow: { type: 'string', multiple: true },
   'connect-ports': { type: 'string' },
   pseudonym: { type: 'string' },
+  config: { type: 'string' },
+  'pid-file': { type: 'string' },
   'cache-size': { type: 'string' },
   'cache-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -224,6 +234,8 @@ function parse(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
   if (v.version) return { kind: 'version' };
 
   if (positionals[0] === 'ca' && positionals.length === 1) return { kind: 'ca' };
+  const configCommand = fileCommands(v, positionals);
+  if (configCommand !== undefined) return configCommand;
   if (positionals[0] === 'proxy' || positionals[0] === 'forward-proxy') {
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
     return positionals[0] === 'proxy' ? proxyCommand(v, env) : forwardProxyCommand(v, env);
@@ -411,6 +423,37 @@ function forwardProxyCommand(v: Values, env: NodeJS.ProcessEnv): ForwardProxyCom
 function withoutCache(v: Values): Values {
   const { cache: _, ...rest } = v;
   return rest;
+}
+
+/** `berth --config FILE`, `berth check FILE`, `berth reload …`; undefined for other commands. */
+function fileCommands(v: Values, positionals: readonly string[]): ParsedArgs | undefined {
+  const given = Object.keys(v).filter((k) => v[k as keyof Values] !== undefined);
+  const only = (allowed: readonly string[], what: string): void => {
+    const extra = given.find((k) => !allowed.includes(k));
+    if (extra !== undefined)
+      throw new UsageError(`--${extra} does not go with ${what}: the config file says it`);
+  };
+  if (positionals[0] === 'check') {
+    if (positionals.length !== 2)
+      throw new UsageError('berth check needs one FILE, e.g. berth check berth.yaml');
+    only([], 'berth check');
+    return { kind: 'check', file: positionals[1]! };
+  }
+  if (positionals[0] === 'reload') {
+    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+    only(['config', 'pid-file'], 'berth reload');
+    if (v.config === undefined && v['pid-file'] === undefined) {
+      throw new UsageError('berth reload needs --config FILE (its pidFile) or --pid-file FILE');
+    }
+    return { kind: 'reload', pidFile: v['pid-file'], config: v.config };
+  }
+  if (v['pid-file'] !== undefined)
+    throw new UsageError('--pid-file goes with berth reload; in a config file, set pidFile');
+  if (v.config === undefined) return undefined;
+  if (positionals.length > 0)
+    throw new UsageError(`unexpected argument "${positionals[0]}": --config takes everything from the file`);
+  only(['config'], '--config');
+  return { kind: 'config', file: nonEmpty('--config', v.config) };
 }
 
 /** --cache [--cache-size MB] [--cache-dir DIR] on a proxy command. */

@@ -18,6 +18,7 @@ import { DiskStore } from '../cache/disk-store.js';
 import { type CacheHandler, createCache } from '../cache/handler.js';
 import { MemoryStore } from '../cache/memory-store.js';
 import type { ServerOptions } from '../conn/config.js';
+import { ListenError } from '../conn/listen-errors.js';
 import { createServer, type Server, type ServerAddress } from '../conn/server.js';
 import type { Handler } from '../handler/types.js';
 import { AccessLog } from '../log/access-log.js';
@@ -73,6 +74,25 @@ async function main(argv: string[]): Promise<void> {
     case 'forward-proxy':
       await runProxy(parsed);
       return;
+    case 'config':
+      await runConfig(parsed.file);
+      return;
+    case 'check': {
+      const { checkConfig } = await import('../config/load.js');
+      const result = await checkConfig(parsed.file);
+      if (result.ok) process.stdout.write(`${result.summary}\n`);
+      else fail(result.message, EXIT_USAGE);
+      return;
+    }
+    case 'reload':
+      try {
+        const { signalReload } = await import('../runtime/run-config.js');
+        const pid = await signalReload(parsed);
+        process.stdout.write(`berth: asked process ${pid} to reload\n`);
+      } catch (err) {
+        fail(message(err), EXIT_USAGE);
+      }
+      return;
     default:
       assertNever(parsed);
   }
@@ -97,6 +117,20 @@ async function serve(cmd: ServeCommand): Promise<void> {
     return;
   }
   await run(cmd, handler, { options, log, what: `serving ${cmd.root}`, redirectHttp: cmd.redirectHttp });
+}
+
+/** `berth --config FILE`: a config error or a listener that cannot open ends it with one line. */
+async function runConfig(file: string): Promise<void> {
+  const { runConfigFile } = await import('../runtime/run-config.js');
+  try {
+    await runConfigFile(file, {
+      log: (line) => process.stderr.write(`berth: ${line}\n`),
+      announce: (lines) => process.stdout.write(`${lines.join('\n')}\n`),
+      exit: (code) => process.exit(code),
+    });
+  } catch (err) {
+    fail(message(err), err instanceof ListenError ? EXIT_LISTEN : EXIT_USAGE);
+  }
 }
 
 /** `berth proxy` and `berth forward-proxy`: the same listener, log and TLS handling as serve. */

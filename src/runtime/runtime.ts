@@ -20,10 +20,18 @@ import { listenOptionsFor, sameListener, serverOptionsFor } from './listener-opt
 export type App = {
   /** The handler for requests arriving on `listener` (its TLS decides the scheme). */
   handlerFor(listener: ListenerConfig): Handler;
+  /** Reopens the access log file (SIGUSR1, after log rotation). */
+  reopenLog(): void;
   close(): Promise<void>;
 };
 
-export type AppBuilder = (config: Config) => Promise<App>;
+/** What the running process offers an app beyond its config. */
+export type AppContext = {
+  /** Open client connections over every listener (for the status page). */
+  readonly connections: () => number;
+};
+
+export type AppBuilder = (config: Config, context: AppContext) => Promise<App>;
 
 type Running = {
   spec: ListenerConfig;
@@ -41,6 +49,8 @@ export class Runtime {
   /** Old apps waiting out the stop timeout before close(). */
   private readonly retiring = new Map<App, NodeJS.Timeout>();
 
+  private readonly context: AppContext = { connections: () => this.connectionCount() };
+
   constructor(build: AppBuilder, log: (line: string) => void) {
     this.build = build;
     this.log = log;
@@ -48,7 +58,7 @@ export class Runtime {
 
   /** Builds the app and opens every listener; on any failure closes what it opened and throws. */
   async start(config: Config): Promise<void> {
-    const app = await this.build(config);
+    const app = await this.build(config, this.context);
     try {
       for (const spec of config.listeners) this.listeners.set(spec.id, await this.open(spec, config, app));
     } catch (err) {
@@ -66,7 +76,7 @@ export class Runtime {
    * listener cannot open; listeners are only closed once everything new is in place.
    */
   async reload(config: Config): Promise<void> {
-    const app = await this.build(config);
+    const app = await this.build(config, this.context);
     const opened = new Map<string, Running>();
     try {
       for (const spec of config.listeners) {
@@ -122,6 +132,10 @@ export class Runtime {
     if (this.app !== undefined) apps.push(this.app);
     this.app = undefined;
     await Promise.all(apps.map((app) => app.close()));
+  }
+
+  reopenLogs(): void {
+    this.app?.reopenLog();
   }
 
   /** Where each listener is: id and address, for the startup line. */

@@ -43,7 +43,7 @@ export type PrimaryOptions = {
 export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const { log } = options;
   let stopping = false;
-  let reloading: Promise<void> | undefined;
+  let reloading = false;
   const startedAt = new Map<Worker, number>();
 
   const fork = (): Worker => {
@@ -75,7 +75,9 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
   const workers = (): Worker[] => [...startedAt.keys()].filter((w) => w.isConnected());
 
   process.on('SIGHUP', () => {
-    reloading ??= (async () => {
+    if (reloading) return;
+    reloading = true;
+    (async () => {
       try {
         await options.validate();
       } catch (err) {
@@ -86,7 +88,9 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
         worker.send({ type: 'reload' } satisfies ToWorker);
         const answer = await Promise.race([
           firstMessage(worker),
-          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), RELOAD_TIMEOUT_MS).unref()),
+          new Promise<undefined>((resolve) =>
+            setTimeout(() => resolve(undefined), RELOAD_TIMEOUT_MS).unref(),
+          ),
         ]);
         if (answer?.type === 'reloaded' && answer.error !== undefined) {
           log(`worker ${worker.process.pid} kept its config: ${answer.error}`);
@@ -94,7 +98,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
       }
       log('reloaded');
     })().finally(() => {
-      reloading = undefined;
+      reloading = false;
     });
   });
   process.on('SIGUSR1', () => {

@@ -39,6 +39,7 @@ function builder(closed: number[], delayMs = 0) {
         res.setHeader('content-type', 'text/plain');
         res.end(`generation ${generation}`);
       },
+      reopenLog: () => {},
       close: async () => {
         closed.push(generation);
       },

@@ -1,0 +1,184 @@
+/**
+ * `berth --config FILE`: runs what the file describes, in this process or as a primary with
+ * workers, and wires the signals: SIGHUP reloads (a bad file is logged and the running config
+ * stays), SIGTERM/SIGINT stop gracefully, SIGUSR1 reopens the access log. `berth reload` finds
+ * the process through the pid file and sends it SIGHUP.
+ */
+import cluster from 'node:cluster';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { buildApp } from '../config/build.js';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/model.js';
+import type { ServerAddress } from '../conn/server.js';
+import { Runtime } from './runtime.js';
+import { listenToPrimary, runPrimary, tellPrimary } from './workers.js';
+
+export type RunIo = {
+  /** One line to stderr, prefixed `berth: `. */
+  readonly log: (line: string) => void;
+  /** The startup lines to stdout. */
+  readonly announce: (lines: readonly string[]) => void;
+  readonly exit: (code: number) => void;
+};
+
+/** How many workers `workers:` asks for: 'auto' is one per core. */
+export function workerCount(config: Config): number {
+  return config.workers === 'auto' ? availableParallelism() : config.workers;
+}
+
+/**
+ * Runs the config in `file`. Resolves once serving (listeners open); rejects with a one-line
+ * message when the file is invalid or a listener cannot open.
+ */
+export async function runConfigFile(file: string, io: RunIo): Promise<void> {
+  const config = await loadConfig(file);
+  const workers = workerCount(config);
+  if (cluster.isWorker) return runWorker(file, config, io);
+  if (workers > 1) {
+    if (config.listeners.some((l) => l.bind.kind === 'systemd')) {
+      throw new Error('socket activation (systemd listeners) needs workers: 1');
+    }
+    await runPrimary({
+      workers,
+      validate: async () => {
+        await loadConfig(file);
+      },
+      stopTimeoutMs: config.stopTimeoutMs,
+      log: io.log,
+      started: (lines) => io.announce([...lines, `berth: ${workers} workers`]),
+      stopped: () => {
+        removePidFile(config).finally(() => io.exit(0));
+      },
+    });
+    await writePidFile(config);
+    return;
+  }
+  const runtime = new Runtime(buildApp, io.log);
+  await runtime.start(config);
+  dropPrivileges(config.user);
+  await writePidFile(config);
+  io.announce(startupLines(runtime));
+  let reloading = false;
+  process.on('SIGHUP', () => {
+    if (reloading) return;
+    reloading = true;
+    reloadFrom(file, runtime)
+      .then(() => io.log('reloaded'))
+      .catch((err: unknown) => io.log(`reload refused, the running config stays: ${(err as Error).message}`))
+      .finally(() => {
+        reloading = false;
+      });
+  });
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) io.exit(1); // a second Ctrl-C: the user does not want to wait
+    stopping = true;
+    const current = runtime.current ?? config;
+    runtime
+      .stop()
+      .then(() => removePidFile(current))
+      .finally(() => io.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGUSR1', () => runtime.reopenLogs());
+}
+
+async function runWorker(file: string, config: Config, io: RunIo): Promise<void> {
+  const runtime = new Runtime(buildApp, io.log);
+  try {
+    await runtime.start(config);
+    dropPrivileges(config.user);
+  } catch (err) {
+    tellPrimary({ type: 'failed', error: (err as Error).message });
+    io.exit(1);
+    return;
+  }
+  let stopped: Promise<void> | undefined;
+  listenToPrimary({
+    reload: () => reloadFrom(file, runtime),
+    stop: () => {
+      stopped ??= runtime.stop();
+      return stopped;
+    },
+    reopenLog: () => runtime.reopenLogs(),
+  });
+  tellPrimary({ type: 'ready', lines: startupLines(runtime) });
+}
+
+async function reloadFrom(file: string, runtime: Runtime): Promise<void> {
+  await runtime.reload(await loadConfig(file));
+}
+
+/** `berth: serving on http://127.0.0.1:8080 (main), https://[::]:8443 (tls)`. */
+function startupLines(runtime: Runtime): string[] {
+  const urls = runtime
+    .addresses()
+    .map(({ id, address, secure }) => `${displayAddress(address, secure)} (${id})`);
+  return [`berth: serving on ${urls.join(', ')}`];
+}
+
+function displayAddress(address: ServerAddress, secure: boolean): string {
+  if ('path' in address) return `unix:${address.path}`;
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  return `${secure ? 'https' : 'http'}://${host}:${address.port}`;
+}
+
+/**
+ * `user:`: once the listeners are bound (ports below 1024 need root), become that user and its
+ * primary group, so nothing after binding runs as root. A no-op when not root.
+ */
+function dropPrivileges(user: string | undefined): void {
+  if (user === undefined || process.getuid?.() !== 0) return;
+  try {
+    // initgroups first, while still root: supplementary groups of root must not be kept.
+    (process as NodeJS.Process & { initgroups?: (user: string, group: string) => void }).initgroups?.(
+      user,
+      user,
+    );
+    process.setgid?.(user);
+    process.setuid?.(user);
+  } catch (err) {
+    throw new Error(`cannot become user ${user}: ${(err as Error).message}`);
+  }
+}
+
+async function writePidFile(config: Config): Promise<void> {
+  if (config.pidFile !== undefined) await writeFile(config.pidFile, `${process.pid}\n`);
+}
+
+async function removePidFile(config: Config): Promise<void> {
+  if (config.pidFile !== undefined) await rm(config.pidFile, { force: true });
+}
+
+/**
+ * `berth reload`: reads the pid (from `pidFile`, or the pidFile the config names) and sends it
+ * SIGHUP. Throws with a one-line message when there is no pid file or no such process.
+ */
+export async function signalReload(options: {
+  pidFile?: string | undefined;
+  config?: string | undefined;
+}): Promise<number> {
+  let pidFile = options.pidFile;
+  if (pidFile === undefined && options.config !== undefined) {
+    pidFile = (await loadConfig(options.config)).pidFile;
+    if (pidFile === undefined)
+      throw new Error(`${options.config} sets no pidFile: add one, or give --pid-file`);
+  }
+  if (pidFile === undefined) throw new Error('berth reload needs --config FILE or --pid-file FILE');
+  let text: string;
+  try {
+    text = await readFile(pidFile, 'utf8');
+  } catch {
+    throw new Error(`no pid file at ${pidFile}: is berth running with this config?`);
+  }
+  const pid = Number(text.trim());
+  if (!Number.isSafeInteger(pid) || pid <= 0) throw new Error(`${pidFile} does not hold a process id`);
+  try {
+    process.kill(pid, 'SIGHUP');
+  } catch {
+    throw new Error(`no process ${pid} (from ${pidFile}): berth is not running, or the file is stale`);
+  }
+  return pid;
+}
