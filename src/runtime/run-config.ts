@@ -56,7 +56,12 @@ export async function runConfigFile(file: string, io: RunIo): Promise<void> {
   }
   const runtime = new Runtime(buildApp, io.log);
   await runtime.start(config);
-  dropPrivileges(config.user);
+  try {
+    await dropPrivileges(config.user);
+  } catch (err) {
+    await runtime.stop();
+    throw err;
+  }
   await writePidFile(config);
   io.announce(startupLines(runtime));
   let reloading = false;
@@ -89,7 +94,7 @@ async function runWorker(file: string, config: Config, io: RunIo): Promise<void>
   const runtime = new Runtime(buildApp, io.log);
   try {
     await runtime.start(config);
-    dropPrivileges(config.user);
+    await dropPrivileges(config.user);
   } catch (err) {
     tellPrimary({ type: 'failed', error: (err as Error).message });
     io.exit(1);
@@ -129,15 +134,20 @@ function displayAddress(address: ServerAddress, secure: boolean): string {
  * `user:`: once the listeners are bound (ports below 1024 need root), become that user and its
  * primary group, so nothing after binding runs as root. A no-op when not root.
  */
-function dropPrivileges(user: string | undefined): void {
+async function dropPrivileges(user: string | undefined): Promise<void> {
   if (user === undefined || process.getuid?.() !== 0) return;
+  // The user's primary group from /etc/passwd (Debian's nobody is in nogroup, not "nobody").
+  const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
+  const entry = passwd.split('\n').find((line) => line.startsWith(`${user}:`));
+  if (entry === undefined) throw new Error(`cannot become user ${user}: no such user in /etc/passwd`);
+  const gid = Number(entry.split(':')[3]);
   try {
-    // initgroups first, while still root: supplementary groups of root must not be kept.
-    (process as NodeJS.Process & { initgroups?: (user: string, group: string) => void }).initgroups?.(
+    // Supplementary groups first, while still root: root's own must not be kept.
+    (process as NodeJS.Process & { initgroups?: (user: string, group: number) => void }).initgroups?.(
       user,
-      user,
+      gid,
     );
-    process.setgid?.(user);
+    process.setgid?.(gid);
     process.setuid?.(user);
   } catch (err) {
     throw new Error(`cannot become user ${user}: ${(err as Error).message}`);
