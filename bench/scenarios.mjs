@@ -256,6 +256,23 @@ export const scenarios = [
     threads: 1,
     connections: 64,
   },
+  {
+    name: 'workers',
+    group: 'workers',
+    kind: 'wrk',
+    description:
+      'hello from a berth.yaml respond route, 1 vs 2 worker processes (unpinned), keep-alive, 64 connections',
+    note: 'workers share the 2 cores with wrk here; on a machine with more cores than load generators, throughput grows with workers',
+    targets: [
+      nodeScriptTarget('berth, 1 worker', 'servers/berth-workers.mjs', { args: ['1'], pin: false }),
+      nodeScriptTarget('berth, 2 workers', 'servers/berth-workers.mjs', { args: ['2'], pin: false }),
+    ],
+    baseline: 'berth, 1 worker',
+    path: '/',
+    expect: { status: 200, body: HELLO_BODY },
+    threads: 1,
+    connections: 64,
+  },
   cacheScenario({ name: 'cache-1k', file: '1k.bin' }),
   cacheScenario({ name: 'cache-100k', file: '100k.bin' }),
 ];

@@ -32,7 +32,7 @@ const HOST = '127.0.0.1';
  * `args` (an array, or a function of the start options returning one or a promise of one, called
  * at each start) follow the script path.
  */
-export function nodeScriptTarget(name, script, { args = [] } = {}) {
+export function nodeScriptTarget(name, script, { args = [], pin = true } = {}) {
   const path = resolve(BENCH_DIR, script);
   return {
     name,
@@ -41,7 +41,9 @@ export function nodeScriptTarget(name, script, { args = [] } = {}) {
     async start(options) {
       const { cpu, fdLimit } = options;
       const extra = typeof args === 'function' ? await args(options) : args;
-      const argv = withFdLimit(fdLimit, pinned(cpu, [process.execPath, '--expose-gc', path, ...extra]));
+      // pin: false for a server that spreads over every core itself (workers).
+      const command = [process.execPath, '--expose-gc', path, ...extra];
+      const argv = withFdLimit(fdLimit, pin ? pinned(cpu, command) : command);
       const handle = spawnChild(argv, { ipc: true });
       try {
         const line = await readFirstLine(handle, START_TIMEOUT_MS, `${name} (${script})`);

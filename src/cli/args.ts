@@ -49,6 +49,7 @@ export const USAGE = `usage: berth [serve] [ROOT] [options]     serve the files 
       --redirect-http P   with HTTPS: also listen on port P and redirect it to https (308)
       --hsts              with HTTPS: send Strict-Transport-Security (one year)
       --h2c               also accept cleartext HTTP/2 with prior knowledge
+      --no-status         no status page (/.berth/status, /.berth/metrics; loopback only otherwise)
       --fallback-proxy URL   serve: send what is not a file to the app at URL
 
   berth proxy:
@@ -97,6 +98,8 @@ export type ServeCommand = {
   readonly h2c: boolean;
   /** Serve files, and send what is not a file to this app (a reverse proxy to one upstream). */
   readonly fallbackProxy: string | undefined;
+  /** No /.berth/status and /.berth/metrics. */
+  readonly noStatus: boolean;
 };
 
 /** What every listening command shares: where, how it logs, and TLS. */
@@ -106,6 +109,8 @@ export type ListenerCommand = {
   readonly quiet: boolean;
   readonly tls: TlsSpec | undefined;
   readonly h2c: boolean;
+  /** No /.berth/status and /.berth/metrics. */
+  readonly noStatus: boolean;
 };
 
 /** `berth proxy --to URL …`: a reverse proxy (gateway) to an upstream group. */
@@ -198,6 +203,7 @@ const OPTIONS = {
   pseudonym: { type: 'string' },
   config: { type: 'string' },
   'pid-file': { type: 'string' },
+  'no-status': { type: 'boolean' },
   'cache-size': { type: 'string' },
   'cache-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -320,6 +326,7 @@ function parse(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
     h2c: v.h2c === true,
     fallbackProxy:
       v['fallback-proxy'] === undefined ? undefined : upstreamUrl('--fallback-proxy', v['fallback-proxy']),
+    noStatus: v['no-status'] === true,
   };
 }
 
@@ -369,6 +376,7 @@ function listenerCommand(v: Values, env: NodeJS.ProcessEnv, command: string): Li
     quiet,
     tls: tlsSpec(v),
     h2c: v.h2c === true,
+    noStatus: v['no-status'] === true,
   };
 }
 

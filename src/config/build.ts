@@ -24,11 +24,13 @@ import { compress } from '../middleware/compress.js';
 import { cors } from '../middleware/cors.js';
 import { errorPages } from '../middleware/error-pages.js';
 import { headers } from '../middleware/headers.js';
+import { redirectToHttps } from '../middleware/https.js';
 import { rateLimit } from '../middleware/rate-limit.js';
 import { redirect } from '../middleware/redirect.js';
 import { respond } from '../middleware/respond.js';
 import type { Middleware } from '../middleware/types.js';
 import { UpstreamGroup } from '../proxy/balancer.js';
+import { createForwardProxy } from '../proxy/forward.js';
 import { startHealthChecks } from '../proxy/health.js';
 import { createReverseProxy } from '../proxy/reverse.js';
 import { UpstreamPool } from '../proxy/upstream-pool.js';
@@ -37,7 +39,14 @@ import type { App, AppContext } from '../runtime/runtime.js';
 import { createStaticHandler } from '../static/serve.js';
 import { withStatus } from '../status/handler.js';
 import { Metrics } from '../status/metrics.js';
-import type { Config, ListenerConfig, MiddlewareConfig, RouteConfig, SiteConfig } from './model.js';
+import type {
+  Config,
+  ListenerConfig,
+  MiddlewareConfig,
+  ProxyHandlerConfig,
+  RouteConfig,
+  SiteConfig,
+} from './model.js';
 import { globMatcher, HostTable, type PathMatcher, prefixMatcher, requestPath } from './routing.js';
 
 const HSTS_VALUE = 'max-age=31536000';
@@ -88,7 +97,10 @@ export async function buildApp(config: Config, context?: AppContext): Promise<Ap
       return chain;
     };
     return {
-      handlerFor: (listener: ListenerConfig) => chainFor(listener.tls === undefined ? 'http' : 'https'),
+      handlerFor: (listener: ListenerConfig) =>
+        listener.httpsRedirectPort === undefined
+          ? chainFor(listener.tls === undefined ? 'http' : 'https')
+          : log.wrap(redirectToHttps(listener.httpsRedirectPort)),
       reopenLog: () => {
         log.reopen().catch(() => {});
       },
@@ -138,53 +150,62 @@ async function buildRoute(
   const middleware: Middleware[] = [];
   for (const m of route.middleware) middleware.push(await buildMiddleware(m));
   const target = route.handler;
-  if (target.kind === 'static' && target.upload && !route.middleware.some((m) => m.kind === 'basic-auth')) {
-    throw new Error(`a static route with upload needs a basicAuth middleware (${describeMatch(route)})`);
+  // Upload without credentials is refused before this (the loader's cross-checks, the command's
+  // --upload rule), unless the operator said it is meant (unsafeOpenUploads, --unsafe-open-uploads).
+  let store: CacheStore | undefined;
+  if (route.cache !== undefined) {
+    const { dir, sizeBytes } = route.cache;
+    store =
+      dir === undefined
+        ? new MemoryStore({ maxBytes: sizeBytes })
+        : await DiskStore.open({ dir, maxBytes: sizeBytes });
+    const opened = store;
+    closers.push(() => opened.close());
   }
+  // A gateway cache obeys CDN-Cache-Control and Surrogate-Control; a forward proxy's does not.
+  const surrogate = target.kind === 'proxy' ? 'berth' : undefined;
+  const cached = (next: Handler, scheme: Scheme): Handler =>
+    store === undefined
+      ? next
+      : createCache(next, {
+          store,
+          secure: scheme === 'https',
+          surrogate,
+          onError: (err) => logLine(`cache: ${(err as Error).message}`),
+        });
   let inner: (scheme: Scheme) => Handler;
   switch (target.kind) {
     case 'static': {
-      const { maxAgeSeconds, kind: _, ...options } = target;
-      const files = await createStaticHandler({
-        ...options,
-        ...(maxAgeSeconds === undefined ? {} : { maxAgeSeconds }),
-      });
-      inner = () => files;
+      const { maxAgeSeconds, fallback, kind: _, ...options } = target;
+      const fallbackFor = fallback === undefined ? undefined : proxyFor(fallback, closers, groups);
+      const files = new Map<Scheme, Handler>();
+      // Built for https too only when a fallback needs the scheme (X-Forwarded-Proto).
+      const make = async (scheme: Scheme): Promise<Handler> =>
+        createStaticHandler({
+          ...options,
+          ...(maxAgeSeconds === undefined ? {} : { maxAgeSeconds }),
+          ...(fallbackFor === undefined ? {} : { fallback: fallbackFor(scheme) }),
+        });
+      files.set('http', await make('http'));
+      files.set('https', fallbackFor === undefined ? files.get('http')! : await make('https'));
+      inner = (scheme) => files.get(scheme)!;
       break;
     }
-    case 'proxy': {
-      const pool = new UpstreamPool();
-      const group = new UpstreamGroup(target.to, { policy: target.lb });
-      groups.push(group);
-      closers.push(() => pool.close());
-      const log = (line: string): void => {
-        process.stderr.write(`berth: ${line}\n`);
-      };
-      if (target.health !== undefined) {
-        const { path, intervalMs, status } = target.health;
-        const timeoutMs = Math.min(intervalMs, 5000);
-        closers.push(
-          startHealthChecks(group, { path, intervalMs, timeoutMs, expectStatus: status, log }, pool),
-        );
-      }
-      const pseudonym = target.pseudonym ?? viaPseudonym(hostname(), process.pid);
-      const proxies = new Map<Scheme, Handler>();
-      inner = (scheme) => {
-        let proxy = proxies.get(scheme);
-        if (proxy === undefined) {
-          proxy = createReverseProxy({
-            group,
-            pool,
-            pseudonym,
-            trustProxy: target.trustProxy,
-            secure: scheme === 'https',
-            timeoutMs: target.timeoutMs,
-            log,
-          });
-          proxies.set(scheme, proxy);
-        }
-        return proxy;
-      };
+    case 'proxy':
+      inner = proxyFor(target, closers, groups);
+      break;
+    case 'forward-proxy': {
+      const proxy = createForwardProxy({
+        pool: new UpstreamPool(),
+        allow: target.allow,
+        connectPorts: target.connectPorts,
+        auth: target.auth,
+        pseudonym: target.pseudonym ?? viaPseudonym(hostname(), process.pid),
+        log: logLine,
+        // Its cache goes inside, after its access checks: a refused client never gets a stored response.
+        around: (next) => cached(next, 'http'),
+      });
+      inner = () => proxy;
       break;
     }
     case 'redirect':
@@ -196,33 +217,57 @@ async function buildRoute(
       break;
     }
   }
-  let store: CacheStore | undefined;
-  if (route.cache !== undefined) {
-    const { dir, sizeBytes } = route.cache;
-    store =
-      dir === undefined
-        ? new MemoryStore({ maxBytes: sizeBytes })
-        : await DiskStore.open({ dir, maxBytes: sizeBytes });
-    const opened = store;
-    closers.push(() => opened.close());
-  }
-  const surrogate = target.kind === 'proxy' ? 'berth' : undefined;
   return {
     matches,
     handler: (scheme) => {
       let handler = inner(scheme);
-      if (store !== undefined) {
-        handler = createCache(handler, {
-          store,
-          secure: scheme === 'https',
-          surrogate,
-          onError: (err) => process.stderr.write(`berth: cache: ${(err as Error).message}\n`),
-        });
-      }
+      if (target.kind !== 'forward-proxy') handler = cached(handler, scheme);
       for (let i = middleware.length - 1; i >= 0; i--) handler = middleware[i]!(handler);
       return handler;
     },
   };
+}
+
+/** A reverse proxy's resources (pool, group, health checks) made once, its handler per scheme. */
+function proxyFor(
+  target: ProxyHandlerConfig,
+  closers: Closer[],
+  groups: UpstreamGroup[],
+): (scheme: Scheme) => Handler {
+  const pool = new UpstreamPool();
+  const group = new UpstreamGroup(target.to, { policy: target.lb });
+  groups.push(group);
+  closers.push(() => pool.close());
+  if (target.health !== undefined) {
+    const { path, intervalMs, status } = target.health;
+    const timeoutMs = Math.min(intervalMs, 5000);
+    closers.push(
+      startHealthChecks(group, { path, intervalMs, timeoutMs, expectStatus: status, log: logLine }, pool),
+    );
+  }
+  const pseudonym = target.pseudonym ?? viaPseudonym(hostname(), process.pid);
+  const proxies = new Map<Scheme, Handler>();
+  return (scheme) => {
+    let proxy = proxies.get(scheme);
+    if (proxy === undefined) {
+      proxy = createReverseProxy({
+        group,
+        pool,
+        pseudonym,
+        trustProxy: target.trustProxy,
+        secure: scheme === 'https',
+        timeoutMs: target.timeoutMs,
+        log: logLine,
+      });
+      proxies.set(scheme, proxy);
+    }
+    return proxy;
+  };
+}
+
+/** One line to stderr, as the command prints everything else. */
+function logLine(line: string): void {
+  process.stderr.write(`berth: ${line}\n`);
 }
 
 function buildMiddleware(m: MiddlewareConfig): Middleware | Promise<Middleware> {
@@ -238,10 +283,6 @@ function buildMiddleware(m: MiddlewareConfig): Middleware | Promise<Middleware> 
     case 'rate-limit':
       return rateLimit(m);
   }
-}
-
-function describeMatch(route: RouteConfig): string {
-  return route.match.kind === 'prefix' ? `match ${route.match.prefix}` : `match ${route.match.glob}`;
 }
 
 function plain(res: Parameters<Handler>[1], status: number, text: string): void {

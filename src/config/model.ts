@@ -36,6 +36,12 @@ export type ListenerConfig = {
   readonly tls: ListenerTls | undefined;
   /** Cleartext HTTP/2 with prior knowledge. */
   readonly h2c: boolean;
+  /**
+   * This listener serves no site: it answers every request with 308 to the same path on https at
+   * this port (the CLI's `--redirect-http`; RFC 9110 §15.4.9 keeps method and body). 0: the
+   * port the first TLS listener got (listed before this one).
+   */
+  readonly httpsRedirectPort: number | undefined;
 };
 
 /**
@@ -98,8 +104,11 @@ export type MiddlewareConfig =
       readonly users:
         | { readonly kind: 'plain'; readonly pairs: readonly string[] }
         | { readonly kind: 'htpasswd'; readonly file: string };
-      /** Only these methods need credentials (e.g. PUT, DELETE); empty: all. */
-      readonly methods: readonly string[];
+      /**
+       * Only these methods need credentials (e.g. PUT, DELETE); empty: all. 'unsafe': every method
+       * but GET, HEAD and OPTIONS (fail-closed for writes); 'safe': just those three.
+       */
+      readonly methods: readonly string[] | 'safe' | 'unsafe';
     }
   | {
       readonly kind: 'cors';
@@ -138,18 +147,18 @@ export type HandlerConfig =
       readonly cors: boolean;
       readonly upload: boolean;
       readonly maxUploadBytes: number;
+      /** What is not a file goes here (the CLI's `--fallback-proxy`): the "static + API" setup. */
+      readonly fallback: ProxyHandlerConfig | undefined;
     }
+  | ProxyHandlerConfig
   | {
-      readonly kind: 'proxy';
-      /** Upstream URLs: http://host:port, https://host, unix:/path. */
-      readonly to: readonly string[];
-      readonly lb: 'round-robin' | 'least-conn' | 'ip-hash';
-      readonly health:
-        | { readonly path: string; readonly intervalMs: number; readonly status: number }
-        | undefined;
-      readonly trustProxy: readonly string[];
+      /** A forward proxy (absolute-form requests, CONNECT tunnels); its cache, if any, runs after its access checks. */
+      readonly kind: 'forward-proxy';
+      /** Client CIDRs allowed; undefined: loopback only. */
+      readonly allow: readonly string[] | undefined;
+      readonly connectPorts: readonly number[];
+      readonly auth: { readonly user: string; readonly pass: string } | undefined;
       readonly pseudonym: string | undefined;
-      readonly timeoutMs: number | undefined;
     }
   | {
       readonly kind: 'redirect';
@@ -168,6 +177,20 @@ export type HandlerConfig =
       readonly body: string;
       readonly headers: Readonly<Record<string, string>>;
     };
+
+/** A reverse proxy to an upstream group. */
+export type ProxyHandlerConfig = {
+  readonly kind: 'proxy';
+  /** Upstream URLs: http://host:port, https://host, unix:/path. */
+  readonly to: readonly string[];
+  readonly lb: 'round-robin' | 'least-conn' | 'ip-hash';
+  readonly health:
+    | { readonly path: string; readonly intervalMs: number; readonly status: number }
+    | undefined;
+  readonly trustProxy: readonly string[];
+  readonly pseudonym: string | undefined;
+  readonly timeoutMs: number | undefined;
+};
 
 export type LogConfig = {
   readonly format: 'combined' | 'common' | 'json' | 'off';

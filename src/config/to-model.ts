@@ -56,15 +56,33 @@ function listener(input: FileListener, path: Resolve): ListenerConfig {
   if (l.port !== undefined) {
     const address = l.address ?? DEFAULT_LISTEN.address;
     const host = address.includes(':') ? `[${address}]` : address;
-    return { id: `${host}:${l.port}`, bind: { kind: 'tcp', address, port: l.port }, tls, h2c: l.h2c };
+    return {
+      id: `${host}:${l.port}`,
+      bind: { kind: 'tcp', address, port: l.port },
+      tls,
+      h2c: l.h2c,
+      httpsRedirectPort: undefined,
+    };
   }
   if (l.unix !== undefined) {
     const socket = path(l.unix);
-    return { id: socket, bind: { kind: 'unix', path: socket }, tls, h2c: l.h2c };
+    return {
+      id: socket,
+      bind: { kind: 'unix', path: socket },
+      tls,
+      h2c: l.h2c,
+      httpsRedirectPort: undefined,
+    };
   }
   // The schema lets exactly one of port, unix, systemd through.
   const index = l.systemd ?? 0;
-  return { id: `systemd:${index}`, bind: { kind: 'systemd', index }, tls, h2c: l.h2c };
+  return {
+    id: `systemd:${index}`,
+    bind: { kind: 'systemd', index },
+    tls,
+    h2c: l.h2c,
+    httpsRedirectPort: undefined,
+  };
 }
 
 /**
@@ -149,6 +167,7 @@ function handler(r: FileRoute, path: Resolve): HandlerConfig {
       cors: s.cors,
       upload: s.upload,
       maxUploadBytes: s.maxUpload,
+      fallback: undefined,
     };
   }
   if (r.proxy !== undefined) {

@@ -4,7 +4,9 @@
  * verified-pair cache, the 401 challenge; static/auth-wrap.ts: withBasicAuth). Nothing about
  * credentials is implemented twice.
  *
- * `methods` narrows which requests need credentials, compared case-insensitively so a lower-case
+ * `methods` narrows which requests need credentials: 'unsafe' (writes: all but GET, HEAD,
+ * OPTIONS, fail-closed) or 'safe' (those three), as the command's --upload-auth and --auth split
+ * them; or a list compared case-insensitively so a lower-case
  * entry in config cannot leave the real method open (fail-closed, although methods are
  * case-sensitive tokens, RFC 9110 §9.1); GET brings HEAD along, which would otherwise show a GET
  * response's fields without credentials (RFC 9110 §9.3.2). Empty: every request.
@@ -17,6 +19,9 @@ import type { Middleware } from './types.js';
 
 export type BasicAuthConfig = Extract<MiddlewareConfig, { readonly kind: 'basic-auth' }>;
 
+/** The methods that read (RFC 9110 §9.2.1), as withBasicAuth() counts them. */
+const SAFE: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
  * Builds the `basic-auth` middleware; reads an htpasswd file once, now. Rejects when the realm
  * holds a control character, when there are no users or one appears twice, and as loadHtpasswd()
@@ -27,6 +32,15 @@ export async function basicAuth(config: BasicAuthConfig): Promise<Middleware> {
   const users = config.users;
   const credentials = users.kind === 'plain' ? plainPairs(users.pairs) : await loadHtpasswd(users.file);
   const rules = { all: credentials, realm: config.realm };
+  // withBasicAuth's own split: its `writes` are every method but GET, HEAD and OPTIONS.
+  if (config.methods === 'unsafe')
+    return (next) => withBasicAuth(next, { writes: credentials, realm: config.realm });
+  if (config.methods === 'safe') {
+    return (next) => {
+      const guarded = withBasicAuth(next, rules);
+      return (req, res) => (SAFE.has(req.method) ? guarded(req, res) : next(req, res));
+    };
+  }
   const methods = new Set(config.methods.map((m) => m.toUpperCase()));
   if (methods.has('GET')) methods.add('HEAD');
   if (methods.size === 0) return (next) => withBasicAuth(next, rules);

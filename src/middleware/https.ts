@@ -1,6 +1,6 @@
 /**
- * Small handlers the command puts around the file server when it serves HTTPS: HSTS on every
- * response, and the cleartext listener that sends browsers to the https URL.
+ * Small handlers for HTTPS sites: HSTS on every response, and the cleartext listener that sends
+ * browsers to the https URL (`--redirect-http`, a listener's httpsRedirectPort).
  */
 import type { Handler } from '../handler/types.js';
 

@@ -97,7 +97,7 @@ export class Runtime {
     for (const spec of config.listeners) {
       const current = previous.get(spec.id);
       if (current !== undefined && sameListener(current.spec, spec)) {
-        current.route.handler = app.handlerFor(spec);
+        current.route.handler = app.handlerFor(this.resolved(spec));
         next.set(spec.id, current);
         previous.delete(spec.id);
       } else if (opened.has(spec.id)) {
@@ -159,12 +159,22 @@ export class Runtime {
   }
 
   private async open(spec: ListenerConfig, config: Config, app: App): Promise<Running> {
-    const route = { handler: app.handlerFor(spec) };
+    const route = { handler: app.handlerFor(this.resolved(spec)) };
     const options = await serverOptionsFor(spec, config);
     options.closeTimeoutMs = config.stopTimeoutMs;
     const server = createServer((req, res) => route.handler(req, res), options);
     await server.listen(listenOptionsFor(spec));
     return { spec, server, route };
+  }
+
+  /** `httpsRedirectPort: 0` made concrete: the port the first open TLS listener got. */
+  private resolved(spec: ListenerConfig): ListenerConfig {
+    if (spec.httpsRedirectPort !== 0) return spec;
+    for (const l of this.listeners.values()) {
+      const address = l.server.address();
+      if (l.server.secure && 'port' in address) return { ...spec, httpsRedirectPort: address.port };
+    }
+    return { ...spec, httpsRedirectPort: 443 };
   }
 
   /** Closes an old app once requests that started on it have had the stop timeout to finish. */

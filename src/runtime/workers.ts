@@ -62,6 +62,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     return worker;
   };
 
+  // The first worker alone, so a bad config or a port in use is reported once; then the rest.
+  // The startup line waits until every worker serves.
   const first = fork();
   const ready = await firstMessage(first);
   if (ready?.type !== 'ready') {
@@ -69,7 +71,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     first.kill();
     throw new Error(ready?.type === 'failed' ? ready.error : 'the first worker failed to start');
   }
-  for (let i = 1; i < options.workers; i++) fork();
+  const rest = Array.from({ length: options.workers - 1 }, () => fork());
+  await Promise.all(rest.map((worker) => firstMessage(worker)));
   options.started(ready.lines);
 
   const workers = (): Worker[] => [...startedAt.keys()].filter((w) => w.isConnected());

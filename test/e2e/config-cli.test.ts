@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -119,4 +120,62 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5_000): Pr
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await sleep(50);
   }
+}
+
+describe('berth --config with workers', () => {
+  it('replaces a worker that dies and rolls a reload through every worker', async () => {
+    const file = join(dir, 'workers-reload.yaml');
+    // A fixed port: with port 0, a listener whose every worker died gets a new random port.
+    const fixed = await freePort();
+    await writeFile(file, config('first', 'workers: 2').replace('port: 0', `port: ${fixed}`));
+    const berth = startBerth(['--config', file]);
+    try {
+      const port = portOf(await berth.startupLine());
+      const workers = await workerPids(berth.child.pid!, 2);
+      process.kill(workers[0]!, 'SIGKILL');
+      await waitFor(async () => berth.stderr().includes('starting another'));
+      // A worker that dies young is replaced after a second; the new one starts tsx cold.
+      await waitFor(async () => (await workerPids(berth.child.pid!, 0)).length === 2, 20_000);
+      for (let i = 0; i < 10; i++) {
+        const out = await curl(['-sS', '-H', 'Host: a.test', `http://127.0.0.1:${port}/`]);
+        assert.equal(out.stdout, 'first', `curl ${out.code}: ${out.stderr}; berth: ${berth.stderr()}`);
+      }
+      await writeFile(file, config('second', 'workers: 2').replace('port: 0', `port: ${fixed}`));
+      process.kill(berth.child.pid!, 'SIGHUP');
+      await waitFor(async () => berth.stderr().includes('reloaded'), 20_000);
+      // Every connection (curl opens a new one each time) lands on some worker: all answer anew.
+      for (let i = 0; i < 10; i++) assert.equal(await get(port, 'a.test'), 'second');
+    } finally {
+      assert.equal(await berth.stop(), 0);
+    }
+  });
+});
+
+/** A port free a moment ago on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * The pids of a process's live worker children (the command itself, forked by node:cluster; not
+ * tsx's esbuild helper), once there are at least `atLeast` of them.
+ */
+async function workerPids(parent: number, atLeast: number): Promise<number[]> {
+  let pids: number[] = [];
+  await waitFor(async () => {
+    const text = await readFile(`/proc/${parent}/task/${parent}/children`, 'utf8').catch(() => '');
+    const children = text.trim() === '' ? [] : text.trim().split(/\s+/).map(Number);
+    pids = [];
+    for (const pid of children) {
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      const state = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      if (cmdline.includes('main.ts') && !/\) Z /.test(state)) pids.push(pid);
+    }
+    return pids.length >= atLeast;
+  });
+  return pids;
 }

@@ -11,7 +11,13 @@ import type { App } from '../../src/runtime/runtime.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 
 function listener(id: string, port = 0): ListenerConfig {
-  return { id, bind: { kind: 'tcp', address: '127.0.0.1', port }, tls: undefined, h2c: false };
+  return {
+    id,
+    bind: { kind: 'tcp', address: '127.0.0.1', port },
+    tls: undefined,
+    h2c: false,
+    httpsRedirectPort: undefined,
+  };
 }
 
 function config(generation: number, listeners: ListenerConfig[]): Config & { generation: number } {
