@@ -50,6 +50,7 @@ export const USAGE = `usage: berth [serve] [ROOT] [options]     serve the files 
       --hsts              with HTTPS: send Strict-Transport-Security (one year)
       --h2c               also accept cleartext HTTP/2 with prior knowledge
       --no-status         no status page (/.berth/status, /.berth/metrics; loopback only otherwise)
+      --user NAME         started as root (for ports below 1024): become NAME once listening
       --fallback-proxy URL   serve: send what is not a file to the app at URL
 
   berth proxy:
@@ -100,6 +101,8 @@ export type ServeCommand = {
   readonly fallbackProxy: string | undefined;
   /** No /.berth/status and /.berth/metrics. */
   readonly noStatus: boolean;
+  /** Started as root: become this user once the ports are bound. */
+  readonly user: string | undefined;
 };
 
 /** What every listening command shares: where, how it logs, and TLS. */
@@ -111,6 +114,8 @@ export type ListenerCommand = {
   readonly h2c: boolean;
   /** No /.berth/status and /.berth/metrics. */
   readonly noStatus: boolean;
+  /** Started as root: become this user once the ports are bound. */
+  readonly user: string | undefined;
 };
 
 /** `berth proxy --to URL …`: a reverse proxy (gateway) to an upstream group. */
@@ -204,6 +209,7 @@ const OPTIONS = {
   config: { type: 'string' },
   'pid-file': { type: 'string' },
   'no-status': { type: 'boolean' },
+  user: { type: 'string' },
   'cache-size': { type: 'string' },
   'cache-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -327,6 +333,7 @@ function parse(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
     fallbackProxy:
       v['fallback-proxy'] === undefined ? undefined : upstreamUrl('--fallback-proxy', v['fallback-proxy']),
     noStatus: v['no-status'] === true,
+    user: v.user === undefined ? undefined : nonEmpty('--user', v.user),
   };
 }
 
@@ -377,6 +384,7 @@ function listenerCommand(v: Values, env: NodeJS.ProcessEnv, command: string): Li
     tls: tlsSpec(v),
     h2c: v.h2c === true,
     noStatus: v['no-status'] === true,
+    user: v.user === undefined ? undefined : nonEmpty('--user', v.user),
   };
 }
 

@@ -138,6 +138,14 @@ async function runCommand(cmd: ListenerCommand, config: Config, what: string): P
     fail(message(err), err instanceof ListenError ? EXIT_LISTEN : EXIT_USAGE);
     return;
   }
+  try {
+    const { dropPrivileges } = await import('../runtime/run-config.js');
+    await dropPrivileges(config.user);
+  } catch (err) {
+    await runtime.stop();
+    fail(message(err), EXIT_USAGE);
+    return;
+  }
   if (!cmd.quiet) {
     const [main, redirect] = runtime.addresses();
     let line = `berth: ${what} on ${displayUrl(main!.address, main!.secure ? 'https' : 'http')}`;

@@ -127,7 +127,7 @@ function withOneSite(
     workers: 1,
     pidFile: undefined,
     stopTimeoutMs: STOP_TIMEOUT_MS,
-    user: undefined,
+    user: cmd.user,
   };
 }
 

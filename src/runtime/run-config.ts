@@ -134,7 +134,7 @@ function displayAddress(address: ServerAddress, secure: boolean): string {
  * `user:`: once the listeners are bound (ports below 1024 need root), become that user and its
  * primary group, so nothing after binding runs as root. A no-op when not root.
  */
-async function dropPrivileges(user: string | undefined): Promise<void> {
+export async function dropPrivileges(user: string | undefined): Promise<void> {
   if (user === undefined || process.getuid?.() !== 0) return;
   // The user's primary group from /etc/passwd (Debian's nobody is in nogroup, not "nobody").
   const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');

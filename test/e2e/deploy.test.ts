@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -88,6 +88,25 @@ describe('deploying', () => {
     try {
       const port = portOf(await berth.startupLine());
       assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'ok');
+      const status = await readFile(`/proc/${berth.child.pid}/status`, 'utf8');
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+      const expected = process.getuid?.() === 0 ? Number(await idOf('nobody')) : process.getuid?.();
+      assert.equal(uid, expected);
+    } finally {
+      assert.equal(await berth.stop(), 0);
+    }
+  });
+});
+
+describe('berth --user', () => {
+  it('drops root after binding for the command too (and changes nothing when not root)', async () => {
+    await writeFile(join(dir, 'page.txt'), 'served');
+    // Readable by the user it becomes (mkdtemp makes the folder 0700).
+    await chmod(dir, 0o755);
+    const berth = startBerth([dir, '-p', '0', '--user', 'nobody', '--log', 'off']);
+    try {
+      const port = portOf(await berth.startupLine());
+      assert.equal(await (await fetch(`http://127.0.0.1:${port}/page.txt`)).text(), 'served');
       const status = await readFile(`/proc/${berth.child.pid}/status`, 'utf8');
       const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
       const expected = process.getuid?.() === 0 ? Number(await idOf('nobody')) : process.getuid?.();
