@@ -364,7 +364,10 @@ async function realpathIfExists(path: string): Promise<string | 'dangling' | und
     if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
   }
   try {
-    await lstat(path);
+    const info = await lstat(path);
+    // Not a symlink: the file appeared between the two calls (a concurrent PUT created it), so it
+    // is not dangling; its real path is asked for again (found by the soak run as a spurious 403).
+    if (!info.isSymbolicLink()) return await realpath(path).catch(() => undefined);
     return 'dangling';
   } catch (err) {
     const code = errorCode(err);
