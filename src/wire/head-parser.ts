@@ -62,8 +62,8 @@ abstract class HeadReader<Head> {
       const before = this.partialLength;
       this.appendPartial(buf, start, stop);
       if (stop === end && (lf === -1 || lf >= end)) {
-        this.checkPartialLimits();
-        this.rejectBareCr(before - 1);
+        this.rejectBareCr(this.partial!, 0, before - 1, this.partialLength - 1);
+        this.checkPartialLimits(this.partialLength);
         this.consumed = end - start;
         return undefined;
       }
@@ -87,8 +87,8 @@ abstract class HeadReader<Head> {
     }
     if (pos < end) {
       this.appendPartial(buf, pos, end);
-      this.checkPartialLimits();
-      this.rejectBareCr(0);
+      this.rejectBareCr(this.partial!, 0, 0, this.partialLength - 1);
+      this.checkPartialLimits(this.partialLength);
     }
     this.consumed = end - start;
     return undefined;
@@ -99,9 +99,16 @@ abstract class HeadReader<Head> {
    * ends the head.
    */
   private takeLine(buf: Buffer, start: number, lf: number): boolean {
-    // RFC 9112 §2.2: a bare LF is not a line terminator here; only CRLF is accepted.
-    if (lf === start || buf[lf - 1] !== CR)
-      throw new ParseError(400, 'bare-lf', 'bare LF in the message head');
+    const bareLf = lf === start || buf[lf - 1] !== CR;
+    if (bareLf || this.overLineLimits(lf + 1 - start)) {
+      // Judge the line first as push() judges it when it comes byte by byte, so the answer does
+      // not depend on how the bytes arrived: a bare CR found before the line passes a limit, then
+      // the limits an unfinished line of this length passes, then the bare LF.
+      this.rejectBareCr(buf, start, start, lf - 1);
+      this.checkPartialLimits(lf - start);
+      // RFC 9112 §2.2: a bare LF is not a line terminator here; only CRLF is accepted.
+      if (bareLf) throw new ParseError(400, 'bare-lf', 'bare LF in the message head');
+    }
     const end = lf - 1;
     this.headBytes += lf + 1 - start;
     // The limits are judged in the order checkPartialLimits() judges an unfinished line, so the
@@ -136,32 +143,47 @@ abstract class HeadReader<Head> {
     this.partialLength = needed;
   }
 
-  private checkPartialLimits(): void {
-    if (this.head === undefined && this.partialLength > this.limits.maxRequestLineBytes + 2) {
+  /** Whether a complete line of `length` bytes, CRLF included, is over a limit (takeLine() throws). */
+  private overLineLimits(length: number): boolean {
+    return (
+      (this.head === undefined && length - 2 > this.limits.maxRequestLineBytes) ||
+      this.headBytes + length > this.limits.maxHeadBytes
+    );
+  }
+
+  /** Whether an unfinished line of `length` bytes is over a limit (checkPartialLimits() throws). */
+  private overPartialLimits(length: number): boolean {
+    return (
+      (this.head === undefined && length > this.limits.maxRequestLineBytes + 2) ||
+      this.headBytes + length > this.limits.maxHeadBytes
+    );
+  }
+
+  private checkPartialLimits(length: number): void {
+    if (this.head === undefined && length > this.limits.maxRequestLineBytes + 2) {
       throw this.startLineTooLong();
     }
-    if (this.headBytes + this.partialLength > this.limits.maxHeadBytes) throw headTooLarge();
+    if (this.headBytes + length > this.limits.maxHeadBytes) throw headTooLarge();
   }
 
   /**
    * RFC 9112 §2.2: a bare CR (one not followed by LF) makes the element holding it invalid. In a
    * complete line the line parsers reject it, since no element of a head admits CR; this finds one
-   * in the unfinished last line (from index `from` on), so the peer is answered now rather than
-   * after the head timeout. The line up to that CR goes to the same line parser, which throws the
-   * error the complete line would give.
+   * in line[from, last) — a CR followed by another byte of the line that starts at `start` — so the
+   * peer is answered now rather than after the head timeout. The line up to that CR goes to the
+   * same line parser, which throws the error the complete line would give. Byte by byte, that CR
+   * is judged when the byte after it arrives, after the limits: a line already over a limit by
+   * then (overPartialLimits) is left to checkPartialLimits().
    */
-  private rejectBareCr(from: number): void {
-    // A CR in the last byte may still be followed by its LF.
-    const last = this.partialLength - 1;
+  private rejectBareCr(line: Buffer, start: number, from: number, last: number): void {
     if (from >= last) return;
-    const line = this.partial!;
     const cr = line.subarray(0, last).indexOf(CR, from);
-    if (cr === -1) return;
+    if (cr === -1 || this.overPartialLimits(cr - start + 2)) return;
     if (this.head === undefined) {
-      this.startLine(line, 0, cr + 1);
+      this.startLine(line, start, cr + 1);
     } else {
       if (this.fieldCount >= this.limits.maxHeaderFields) throw tooManyFields();
-      parseFieldLine(line, 0, cr + 1, [], undefined);
+      parseFieldLine(line, start, cr + 1, [], undefined);
     }
     throw new ParseError(400, 'bad-field-value', 'bare CR in the message head');
   }
@@ -246,12 +268,14 @@ export class ResponseParser extends HeadReader<ResponseHead> {
 
   /** status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4). */
   protected override startLine(buf: Buffer, start: number, end: number): ResponseHead {
+    // The version is judged first, as the bytes come: a line cut short at a bare CR
+    // (rejectBareCr) then fails with the error the whole line gives.
+    const head = new ResponseHead();
+    head.version = parseVersion(buf, start, Math.min(end, start + 8), '', '');
     // The SP before an empty reason-phrase is often left out; the rest is exact.
     if (end - start < 12 || buf[start + 8] !== SP || (end > start + 12 && buf[start + 12] !== SP)) {
       throw new ParseError(502, 'bad-status-line', 'invalid status-line');
     }
-    const head = new ResponseHead();
-    head.version = parseVersion(buf, start, start + 8, '', '');
     let status = 0;
     for (let i = start + 9; i < start + 12; i++) {
       const d = buf[i]! - 0x30;
