@@ -6,13 +6,41 @@
  * Refusals that protect the user live here, decided before anything starts: `--upload` without any
  * credential is an error unless `--unsafe-open-uploads` says the open write access is intended.
  */
-import { parseArgs } from 'node:util';
 import type { AccessLogFormat } from '../log/access-log.js';
-import type { DotfilesPolicy, StaticOptions } from '../static/options.js';
+import type { StaticOptions } from '../static/options.js';
+import {
+  cacheSeconds,
+  DOTFILES,
+  type ListenSpec,
+  LOG_FORMATS,
+  listenSpec,
+  nonEmpty,
+  oneOf,
+  parseWithNode,
+  port,
+  size,
+  type TlsSpec,
+  tlsSpec,
+  UsageError,
+  upstreamUrl,
+  userPass,
+  type Values,
+} from './flags.js';
+import {
+  type ForwardProxyCommand,
+  forwardProxyCommand,
+  type ProxyCommand,
+  proxyCommand,
+} from './proxy-args.js';
 
-export const DEFAULT_PORT = 8080;
-export const DEFAULT_ADDRESS = '127.0.0.1';
-const MAX_PORT = 65535;
+export {
+  DEFAULT_ADDRESS,
+  DEFAULT_PORT,
+  type ListenerCommand,
+  type ListenSpec,
+  type TlsSpec,
+} from './flags.js';
+export type { CacheSpec, ForwardProxyCommand, ProxyCommand } from './proxy-args.js';
 
 export const USAGE = `usage: berth [serve] [ROOT] [options]     serve the files under ROOT (default: .)
        berth proxy --to URL [--to URL ...]   a reverse proxy (gateway) to an upstream group
@@ -69,9 +97,6 @@ export const USAGE = `usage: berth [serve] [ROOT] [options]     serve the files 
   -h, --help              show this help
   -v, --version           print the version`;
 
-/** How the server listens. */
-export type ListenSpec = { readonly port: number; readonly host: string } | { readonly path: string };
-
 /** Where credentials come from: one `USER:PASS` from the command line, or an htpasswd file. */
 export type AuthSpec =
   | { readonly kind: 'plain'; readonly userPass: string }
@@ -105,55 +130,6 @@ export type ServeCommand = {
   readonly user: string | undefined;
 };
 
-/** What every listening command shares: where, how it logs, and TLS. */
-export type ListenerCommand = {
-  readonly listen: ListenSpec;
-  readonly log: { readonly format: AccessLogFormat; readonly file: string | undefined };
-  readonly quiet: boolean;
-  readonly tls: TlsSpec | undefined;
-  readonly h2c: boolean;
-  /** No /.berth/status and /.berth/metrics. */
-  readonly noStatus: boolean;
-  /** Started as root: become this user once the ports are bound. */
-  readonly user: string | undefined;
-};
-
-/** `berth proxy --to URL …`: a reverse proxy (gateway) to an upstream group. */
-export type ProxyCommand = ListenerCommand & {
-  readonly kind: 'proxy';
-  readonly to: readonly string[];
-  readonly lb: 'round-robin' | 'least-conn' | 'ip-hash';
-  readonly health:
-    | { readonly path: string; readonly intervalMs: number; readonly status: number }
-    | undefined;
-  readonly trustProxy: readonly string[];
-  readonly pseudonym: string | undefined;
-  readonly cache: CacheSpec | undefined;
-};
-
-/** `--cache` on a proxy: a memory store of `sizeBytes`, or a disk store in `dir` of that size. */
-export type CacheSpec = { readonly sizeBytes: number; readonly dir: string | undefined };
-
-/** `berth forward-proxy`: a forward proxy with CONNECT tunnels, never open by default. */
-export type ForwardProxyCommand = ListenerCommand & {
-  readonly kind: 'forward-proxy';
-  readonly allow: readonly string[] | undefined;
-  readonly connectPorts: readonly number[];
-  readonly auth: { readonly user: string; readonly pass: string } | undefined;
-  readonly pseudonym: string | undefined;
-  readonly cache: CacheSpec | undefined;
-};
-
-/** Where the HTTPS certificate comes from: files given, or Berth's local CA. */
-export type TlsSpec =
-  | {
-      readonly kind: 'files';
-      readonly cert: string;
-      readonly key: string;
-      readonly keyPassFile: string | undefined;
-    }
-  | { readonly kind: 'local'; readonly hosts: readonly string[] };
-
 export type ParsedArgs =
   | ServeCommand
   | ProxyCommand
@@ -167,61 +143,6 @@ export type ParsedArgs =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'error'; message: string };
-
-const OPTIONS = {
-  port: { type: 'string', short: 'p' },
-  address: { type: 'string', short: 'a' },
-  unix: { type: 'string' },
-  cache: { type: 'string', short: 'c' },
-  cors: { type: 'boolean' },
-  spa: { type: 'boolean' },
-  'no-listing': { type: 'boolean' },
-  dotfiles: { type: 'string' },
-  'follow-symlinks': { type: 'boolean' },
-  'no-compress': { type: 'boolean' },
-  log: { type: 'string' },
-  'log-file': { type: 'string' },
-  quiet: { type: 'boolean', short: 'q' },
-  auth: { type: 'string' },
-  'auth-file': { type: 'string' },
-  upload: { type: 'boolean' },
-  'upload-auth': { type: 'string' },
-  'unsafe-open-uploads': { type: 'boolean' },
-  'max-upload': { type: 'string' },
-  tls: { type: 'boolean' },
-  host: { type: 'string', multiple: true },
-  cert: { type: 'string' },
-  key: { type: 'string' },
-  'key-pass-file': { type: 'string' },
-  'redirect-http': { type: 'string' },
-  hsts: { type: 'boolean' },
-  h2c: { type: 'boolean' },
-  'fallback-proxy': { type: 'string' },
-  to: { type: 'string', multiple: true },
-  lb: { type: 'string' },
-  health: { type: 'string' },
-  'health-interval': { type: 'string' },
-  'health-status': { type: 'string' },
-  'trust-proxy': { type: 'string', multiple: true },
-  allow: { type: 'string', multiple: true },
-  'connect-ports': { type: 'string' },
-  pseudonym: { type: 'string' },
-  config: { type: 'string' },
-  'pid-file': { type: 'string' },
-  'no-status': { type: 'boolean' },
-  user: { type: 'string' },
-  'cache-size': { type: 'string' },
-  'cache-dir': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'v' },
-} as const;
-
-const LOG_FORMATS: readonly AccessLogFormat[] = ['combined', 'common', 'json', 'off'];
-const DOTFILES: readonly DotfilesPolicy[] = ['ignore', 'deny', 'allow'];
-const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-
-/** Thrown inside parseServeArgs() and turned into `{ kind: 'error' }` at its edge. */
-class UsageError extends Error {}
 
 /**
  * Parses the arguments after `berth` (process.argv.slice(2)). `env` supplies $PORT. Never throws:
@@ -349,97 +270,6 @@ const PROXY_ONLY = [
   'cache-size',
   'cache-dir',
 ] as const;
-const SERVE_ONLY = [
-  'cache',
-  'cors',
-  'spa',
-  'no-listing',
-  'dotfiles',
-  'follow-symlinks',
-  'no-compress',
-  'upload',
-  'upload-auth',
-  'unsafe-open-uploads',
-  'max-upload',
-  'auth-file',
-  'fallback-proxy',
-  'redirect-http',
-  'hsts',
-] as const;
-const LB_POLICIES = ['round-robin', 'least-conn', 'ip-hash'] as const;
-
-/** The options every listening command takes, exactly as berth serve reads them. */
-function listenerCommand(v: Values, env: NodeJS.ProcessEnv, command: string): ListenerCommand {
-  for (const flag of SERVE_ONLY) {
-    if (v[flag] !== undefined) throw new UsageError(`--${flag} does not apply to berth ${command}`);
-  }
-  const quiet = v.quiet === true;
-  const file = v['log-file'] === undefined ? undefined : nonEmpty('--log-file', v['log-file']);
-  let format = v.log === undefined ? 'combined' : oneOf('--log', v.log, LOG_FORMATS);
-  if (quiet && file === undefined) format = 'off';
-  return {
-    listen: listenSpec(v.port, v.address, v.unix, env.PORT),
-    log: { format, file },
-    quiet,
-    tls: tlsSpec(v),
-    h2c: v.h2c === true,
-    noStatus: v['no-status'] === true,
-    user: v.user === undefined ? undefined : nonEmpty('--user', v.user),
-  };
-}
-
-function proxyCommand(v: Values, env: NodeJS.ProcessEnv): ProxyCommand {
-  if (v.auth !== undefined) throw new UsageError('--auth does not apply to berth proxy: put auth in the app');
-  const to = (v.to ?? []).map((url) => upstreamUrl('--to', url));
-  if (to.length === 0)
-    throw new UsageError('berth proxy needs at least one --to URL, e.g. --to http://127.0.0.1:3000');
-  const health =
-    v.health === undefined
-      ? undefined
-      : {
-          path: v.health.startsWith('/') ? v.health : `/${v.health}`,
-          intervalMs: seconds('--health-interval', v['health-interval'] ?? '5') * 1000,
-          status: v['health-status'] === undefined ? 200 : statusCode(v['health-status']),
-        };
-  return {
-    kind: 'proxy',
-    ...listenerCommand(withoutCache(v), env, 'proxy'),
-    cache: cacheSpec(v),
-    to,
-    lb: v.lb === undefined ? 'round-robin' : oneOf('--lb', v.lb, LB_POLICIES),
-    health,
-    trustProxy: v['trust-proxy'] ?? [],
-    pseudonym: v.pseudonym,
-  };
-}
-
-function forwardProxyCommand(v: Values, env: NodeJS.ProcessEnv): ForwardProxyCommand {
-  for (const flag of ['to', 'lb', 'health', 'health-interval', 'health-status', 'trust-proxy'] as const) {
-    if (v[flag] !== undefined) throw new UsageError(`--${flag} belongs to berth proxy`);
-  }
-  const connectPorts = (v['connect-ports'] ?? '443').split(',').map((p) => port('--connect-ports', p.trim()));
-  let auth: ForwardProxyCommand['auth'];
-  if (v.auth !== undefined) {
-    const pair = userPass('--auth', v.auth);
-    const colon = pair.indexOf(':');
-    auth = { user: pair.slice(0, colon), pass: pair.slice(colon + 1) };
-  }
-  return {
-    kind: 'forward-proxy',
-    ...listenerCommand(withoutCache(v), env, 'forward-proxy'),
-    cache: cacheSpec(v),
-    allow: v.allow,
-    connectPorts,
-    auth,
-    pseudonym: v.pseudonym,
-  };
-}
-
-/** The values without --cache, which serve reads differently. */
-function withoutCache(v: Values): Values {
-  const { cache: _, ...rest } = v;
-  return rest;
-}
 
 /** `berth --config FILE`, `berth check FILE`, `berth reload …`; undefined for other commands. */
 function fileCommands(v: Values, positionals: readonly string[]): ParsedArgs | undefined {
@@ -470,164 +300,4 @@ function fileCommands(v: Values, positionals: readonly string[]): ParsedArgs | u
     throw new UsageError(`unexpected argument "${positionals[0]}": --config takes everything from the file`);
   only(['config'], '--config');
   return { kind: 'config', file: nonEmpty('--config', v.config) };
-}
-
-/** --cache [--cache-size MB] [--cache-dir DIR] on a proxy command. */
-function cacheSpec(v: Values): CacheSpec | undefined {
-  if (v.cache === undefined) {
-    for (const flag of ['cache-size', 'cache-dir'] as const) {
-      if (v[flag] !== undefined) throw new UsageError(`--${flag} needs --cache`);
-    }
-    return undefined;
-  }
-  if (v.cache !== 'on') throw new UsageError('--cache takes no value on a proxy (use --cache-size MB)');
-  const mib = v['cache-size'] === undefined ? 256 : Number(v['cache-size']);
-  if (!Number.isInteger(mib) || mib < 1) {
-    throw new UsageError(`--cache-size "${v['cache-size']}": give a whole number of MiB, e.g. 256`);
-  }
-  const dir = v['cache-dir'] === undefined ? undefined : nonEmpty('--cache-dir', v['cache-dir']);
-  return { sizeBytes: mib * 1024 * 1024, dir };
-}
-
-function upstreamUrl(flag: string, text: string): string {
-  if (!/^(https?:\/\/[^/?#\s]+\/?|unix:\/\S+)$/.test(text)) {
-    throw new UsageError(`${flag} "${text}": expected http://HOST:PORT, https://HOST or unix:/path`);
-  }
-  return text.endsWith('/') && !text.startsWith('unix:') ? text.slice(0, -1) : text;
-}
-
-function seconds(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} "${text}": expected a number of seconds`);
-  return n;
-}
-
-function statusCode(text: string): number {
-  const n = Number(text);
-  if (!/^[1-5]\d\d$/.test(text))
-    throw new UsageError(`--health-status "${text}": expected a status like 200`);
-  return n;
-}
-
-function tlsSpec(v: Values): TlsSpec | undefined {
-  const files = v.cert !== undefined || v.key !== undefined || v['key-pass-file'] !== undefined;
-  if (v.tls && files) throw new UsageError('--tls makes its own certificate: drop it, or drop --cert/--key');
-  if (v.host !== undefined && !v.tls) throw new UsageError('--host only applies with --tls');
-  if (v.tls) return { kind: 'local', hosts: v.host ?? [] };
-  if (!files) return undefined;
-  if (v.cert === undefined || v.key === undefined)
-    throw new UsageError('HTTPS needs both --cert FILE and --key FILE');
-  return {
-    kind: 'files',
-    cert: nonEmpty('--cert', v.cert),
-    key: nonEmpty('--key', v.key),
-    keyPassFile: v['key-pass-file'],
-  };
-}
-
-function port(flag: string, text: string): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > 65535)
-    throw new UsageError(`${flag} "${text}": expected a port from 1 to 65535`);
-  return n;
-}
-
-type Values = {
-  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true }
-    ? string[]
-    : (typeof OPTIONS)[K]['type'] extends 'string'
-      ? string
-      : boolean;
-};
-
-/** node:util parseArgs, with its errors rewritten as one short line naming the flag. */
-function parseWithNode(argv: readonly string[]): { values: Values; positionals: string[] } {
-  try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      options: OPTIONS,
-      allowPositionals: true,
-      strict: true,
-    });
-    return { values: values as Values, positionals };
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    const flag = /'([^']+)'/.exec(e.message)?.[1];
-    switch (e.code) {
-      case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-        throw new UsageError(`unknown option ${flag ?? ''} (see berth --help)`);
-      case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-        // "Option '-p, --port <value>' argument missing" or "... argument is ambiguous".
-        throw new UsageError(
-          `option ${flag?.replace(/ <value>$/, '') ?? ''} needs a value` +
-            (/ambiguous/.test(e.message) ? ' (the next argument starts with -)' : ''),
-        );
-      default:
-        throw new UsageError(e.message.split('\n')[0] ?? 'invalid arguments');
-    }
-  }
-}
-
-function listenSpec(
-  port: string | undefined,
-  address: string | undefined,
-  unix: string | undefined,
-  envPort: string | undefined,
-): ListenSpec {
-  if (unix !== undefined) {
-    if (port !== undefined || address !== undefined) {
-      throw new UsageError('--unix cannot be combined with --port or --address: choose one');
-    }
-    return { path: nonEmpty('--unix', unix) };
-  }
-  let portNumber = DEFAULT_PORT;
-  if (port !== undefined) portNumber = parsePort(port, '--port');
-  else if (envPort !== undefined && envPort !== '') portNumber = parsePort(envPort, '$PORT');
-  let host = address ?? DEFAULT_ADDRESS;
-  // `[::1]` as in a URL is accepted and means ::1.
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  if (host === '') throw new UsageError('--address is empty: use e.g. 127.0.0.1, 0.0.0.0, :: or ::1');
-  return { port: portNumber, host };
-}
-
-function parsePort(text: string, where: string): number {
-  const n = Number(text);
-  if (!/^\d{1,5}$/.test(text) || n > MAX_PORT) {
-    throw new UsageError(`invalid ${where} "${text}": expected a number from 0 to ${MAX_PORT}`);
-  }
-  return n;
-}
-
-function cacheSeconds(text: string): number {
-  if (!/^\d{1,10}$/.test(text)) {
-    throw new UsageError(`invalid --cache "${text}": expected a number of seconds, e.g. 3600`);
-  }
-  return Number(text);
-}
-
-function size(flag: string, text: string): number {
-  const m = /^(\d+)([kmg]?)b?$/i.exec(text);
-  const n = m === null ? Number.NaN : Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!;
-  if (!Number.isSafeInteger(n)) {
-    throw new UsageError(`invalid ${flag} "${text}": expected bytes, or a number with k, m or g (e.g. 50m)`);
-  }
-  return n;
-}
-
-function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
-  if ((allowed as readonly string[]).includes(text)) return text as T;
-  throw new UsageError(`invalid ${flag} "${text}": expected ${allowed.join(', ')}`);
-}
-
-function userPass(flag: string, text: string): string {
-  const colon = text.indexOf(':');
-  if (colon <= 0 || colon === text.length - 1) {
-    throw new UsageError(`invalid ${flag}: expected USER:PASS with both parts non-empty`);
-  }
-  return text;
-}
-
-function nonEmpty(flag: string, text: string): string {
-  if (text === '') throw new UsageError(`${flag} is empty: give a path`);
-  return text;
 }

@@ -132,18 +132,30 @@ async function runConfig(file: string): Promise<void> {
  */
 async function runCommand(cmd: ListenerCommand, config: Config, what: string): Promise<void> {
   const runtime = new Runtime(buildApp, (line) => process.stderr.write(`berth: ${line}\n`));
+  // Signals are handled from the start: one that arrives while the listeners open (a supervisor
+  // stopping it at once) is kept and acted on as soon as they are up, never the default kill.
+  let ready = false;
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) process.exit(1); // a second Ctrl-C: the user does not want to wait
+    stopping = true;
+    if (ready) runtime.stop().finally(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGUSR1', () => runtime.reopenLogs());
   try {
     await runtime.start(config);
-  } catch (err) {
-    fail(message(err), err instanceof ListenError ? EXIT_LISTEN : EXIT_USAGE);
-    return;
-  }
-  try {
     const { dropPrivileges } = await import('../runtime/run-config.js');
     await dropPrivileges(config.user);
   } catch (err) {
     await runtime.stop();
-    fail(message(err), EXIT_USAGE);
+    fail(message(err), err instanceof ListenError ? EXIT_LISTEN : EXIT_USAGE);
+    process.exit();
+  }
+  ready = true;
+  if (stopping) {
+    runtime.stop().finally(() => process.exit(0));
     return;
   }
   if (!cmd.quiet) {
@@ -152,15 +164,6 @@ async function runCommand(cmd: ListenerCommand, config: Config, what: string): P
     if (redirect !== undefined) line += ` (and ${displayUrl(redirect.address, 'http')} redirecting to it)`;
     process.stdout.write(`${line}\n`);
   }
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) process.exit(1); // a second Ctrl-C: the user does not want to wait
-    stopping = true;
-    runtime.stop().finally(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  process.on('SIGUSR1', () => runtime.reopenLogs());
 }
 
 /** ROOT must exist and be a directory; the error names it as the user typed it. */

@@ -55,14 +55,36 @@ export async function runConfigFile(file: string, io: RunIo): Promise<void> {
     return;
   }
   const runtime = new Runtime(buildApp, io.log);
-  await runtime.start(config);
+  // Signals are handled from the start: a stop that arrives while listeners open waits for them.
+  let ready = false;
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) io.exit(1); // a second Ctrl-C: the user does not want to wait
+    stopping = true;
+    if (!ready) return;
+    const current = runtime.current ?? config;
+    runtime
+      .stop()
+      .then(() => removePidFile(current))
+      .finally(() => io.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGUSR1', () => runtime.reopenLogs());
   try {
+    await runtime.start(config);
     await dropPrivileges(config.user);
   } catch (err) {
     await runtime.stop();
     throw err;
   }
   await writePidFile(config);
+  ready = true;
+  if (stopping) {
+    stopping = false;
+    stop();
+    return;
+  }
   io.announce(startupLines(runtime));
   let reloading = false;
   process.on('SIGHUP', () => {
@@ -75,19 +97,6 @@ export async function runConfigFile(file: string, io: RunIo): Promise<void> {
         reloading = false;
       });
   });
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) io.exit(1); // a second Ctrl-C: the user does not want to wait
-    stopping = true;
-    const current = runtime.current ?? config;
-    runtime
-      .stop()
-      .then(() => removePidFile(current))
-      .finally(() => io.exit(0));
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  process.on('SIGUSR1', () => runtime.reopenLogs());
 }
 
 async function runWorker(file: string, config: Config, io: RunIo): Promise<void> {
