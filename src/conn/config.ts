@@ -11,12 +11,29 @@ export const HEAD_TIMEOUT_MS = 10_000;
 export const IDLE_TIMEOUT_MS = 5_000;
 /** Longest silence while a request body is being received (or a response is stuck unsent). */
 export const BODY_TIMEOUT_MS = 30_000;
+/**
+ * Slowest request body accepted, averaged over each bodyTimeoutMs: a body must bring
+ * minBodyBytesPerSecond × bodyTimeoutMs bytes to move its deadline on. Without it a client that
+ * sends one byte a second never hits a silence of bodyTimeoutMs and holds its connection for as
+ * many seconds as its Content-Length says (R-U-Dead-Yet, slowhttptest -B). 240 B/s is Kestrel's
+ * MinRequestBodyDataRate: below any real uplink, far above a trickle.
+ */
+export const MIN_BODY_BYTES_PER_SECOND = 240;
 /** How long a closing connection keeps reading and dropping input so the client sees the response. */
 export const LINGER_MS = 2_000;
 /** How long server.close() waits for in-flight requests before cutting connections. */
 export const CLOSE_TIMEOUT_MS = 10_000;
 export const MAX_REQUESTS_PER_CONNECTION = 10_000;
 export const MAX_CONNECTIONS = 10_000;
+/**
+ * Open connections one client (an IPv4 address, an IPv6 /64) may hold; more are closed at accept.
+ * Why 256: a browser opens at most 6 HTTP/1.1 connections per origin, so 256 still serves some 40
+ * browsers behind one NAT or CGNAT address (or a busy forward proxy), while one attacking address
+ * can hold no more than 2.6 % of MAX_CONNECTIONS — it takes 40 addresses (40 /64s for IPv6) to fill
+ * the server with slow connections instead of one. Behind a reverse proxy or load balancer every
+ * connection comes from its address: raise the limit (to maxConnections) there.
+ */
+export const MAX_CONNECTIONS_PER_CLIENT = 256;
 /** Requests parsed ahead of their responses on one connection before reading pauses. */
 export const MAX_PIPELINED = 64;
 /** An unread request body is read and dropped up to this size; beyond it the connection closes. */
@@ -29,13 +46,26 @@ export type ServerOptions = {
   limits?: Partial<Limits>;
   headTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /** Longest silence while a request body arrives; see also minBodyBytesPerSecond. */
   bodyTimeoutMs?: number;
+  /**
+   * Slowest request body accepted (default 240): each bodyTimeoutMs must bring this many bytes
+   * per second of it, or the body is cut with 408 as if it had stopped. 0: silence alone counts.
+   */
+  minBodyBytesPerSecond?: number;
   lingerMs?: number;
   closeTimeoutMs?: number;
   /** Requests served on one connection before it is closed. */
   maxRequestsPerConnection?: number;
   /** Open connections beyond which new ones are refused (closed at once). */
   maxConnections?: number;
+  /**
+   * Open connections one client may hold: an IPv4 address, or an IPv6 /64 (IPv4-mapped IPv6
+   * counts as IPv4). A connection beyond it is closed as soon as it is accepted — before a byte is
+   * read, before any TLS handshake — and counted in Server.connectionsRefusedPerClient. Unix-socket
+   * clients have no address and are not limited. Default 256; Infinity for no per-client limit.
+   */
+  maxConnectionsPerClient?: number;
   maxPipelined?: number;
   maxDrainBytes?: number;
   writeHighWaterBytes?: number;
@@ -57,10 +87,13 @@ export type EngineConfig = {
   readonly headTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly bodyTimeoutMs: number;
+  /** Body bytes (framing included) that must arrive for the body deadline to move on; 0: any. */
+  readonly minBodyBytesPerTimeout: number;
   readonly lingerMs: number;
   readonly closeTimeoutMs: number;
   readonly maxRequests: number;
   readonly maxConnections: number;
+  readonly maxConnectionsPerClient: number;
   readonly maxPipelined: number;
   readonly maxDrainBytes: number;
   readonly writeHighWaterBytes: number;
@@ -83,6 +116,11 @@ function defaultOnError(err: unknown): void {
 /** Resolves options to the frozen configuration; throws RangeError for a nonsensical value. */
 export function resolveConfig(options: ServerOptions = {}): EngineConfig {
   const limits = resolveLimits(options.limits);
+  const bodyTimeoutMs = positive('bodyTimeoutMs', options.bodyTimeoutMs, BODY_TIMEOUT_MS);
+  const minBodyRate = options.minBodyBytesPerSecond ?? MIN_BODY_BYTES_PER_SECOND;
+  if (!Number.isFinite(minBodyRate) || minBodyRate < 0) {
+    throw new RangeError('option minBodyBytesPerSecond must be a number >= 0');
+  }
   return Object.freeze({
     limits,
     chunkedLimits: Object.freeze({
@@ -92,7 +130,8 @@ export function resolveConfig(options: ServerOptions = {}): EngineConfig {
     }),
     headTimeoutMs: positive('headTimeoutMs', options.headTimeoutMs, HEAD_TIMEOUT_MS),
     idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, IDLE_TIMEOUT_MS),
-    bodyTimeoutMs: positive('bodyTimeoutMs', options.bodyTimeoutMs, BODY_TIMEOUT_MS),
+    bodyTimeoutMs,
+    minBodyBytesPerTimeout: Math.ceil((minBodyRate * bodyTimeoutMs) / 1000),
     lingerMs: positive('lingerMs', options.lingerMs, LINGER_MS),
     closeTimeoutMs: positive('closeTimeoutMs', options.closeTimeoutMs, CLOSE_TIMEOUT_MS),
     maxRequests: positive(
@@ -101,6 +140,10 @@ export function resolveConfig(options: ServerOptions = {}): EngineConfig {
       MAX_REQUESTS_PER_CONNECTION,
     ),
     maxConnections: positive('maxConnections', options.maxConnections, MAX_CONNECTIONS),
+    maxConnectionsPerClient:
+      options.maxConnectionsPerClient === Number.POSITIVE_INFINITY
+        ? Number.POSITIVE_INFINITY
+        : positive('maxConnectionsPerClient', options.maxConnectionsPerClient, MAX_CONNECTIONS_PER_CLIENT),
     maxPipelined: positive('maxPipelined', options.maxPipelined, MAX_PIPELINED),
     maxDrainBytes: positive('maxDrainBytes', options.maxDrainBytes, MAX_DRAIN_BYTES),
     writeHighWaterBytes: positive('writeHighWaterBytes', options.writeHighWaterBytes, WRITE_HIGH_WATER_BYTES),

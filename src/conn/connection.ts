@@ -92,6 +92,8 @@ export class Connection implements ResponseSink, BodySource {
   private bodyReq: ServerRequest | undefined = undefined;
   private bodyRemaining = 0;
   private bodyChunked = false;
+  /** Body bytes read since the body deadline last moved (see bodyArrived()). */
+  private bodyWindowBytes = 0;
   private decoder: ChunkedDecoder | undefined = undefined;
   private discarding = false;
   private discarded = 0;
@@ -269,6 +271,7 @@ export class Connection implements ResponseSink, BodySource {
       if (framing.kind === 'length') this.bodyRemaining = framing.length;
       else (this.decoder ??= new ChunkedDecoder(config.chunkedLimits)).reset();
       if (head.expectContinue) this.continueOwed = req;
+      this.bodyWindowBytes = 0;
       this.setDeadline(Wait.Body, config.bodyTimeoutMs);
     } else {
       this.setDeadline(Wait.None, 0);
@@ -313,15 +316,29 @@ export class Connection implements ResponseSink, BodySource {
       const decoder = this.decoder!;
       const used = decoder.push(buf, pos, end, (this.deliverBound ??= (chunk) => this.deliver(chunk)));
       if (decoder.done) this.bodyDone(req, decoder.trailers);
-      else this.setDeadline(Wait.Body, this.config.bodyTimeoutMs);
+      else this.bodyArrived(used);
       return pos + used;
     }
     const n = Math.min(this.bodyRemaining, end - pos);
     this.bodyRemaining -= n;
     this.deliver(buf.subarray(pos, pos + n));
     if (this.bodyRemaining === 0) this.bodyDone(req, undefined);
-    else this.setDeadline(Wait.Body, this.config.bodyTimeoutMs);
+    else this.bodyArrived(n);
     return pos + n;
+  }
+
+  /**
+   * Moves the body deadline on once minBodyBytesPerTimeout bytes have come since it last moved:
+   * a body trickled slower than minBodyBytesPerSecond times out like one that stopped.
+   */
+  private bodyArrived(n: number): void {
+    const bytes = this.bodyWindowBytes + n;
+    if (bytes < this.config.minBodyBytesPerTimeout) {
+      this.bodyWindowBytes = bytes;
+      return;
+    }
+    this.bodyWindowBytes = 0;
+    this.setDeadline(Wait.Body, this.config.bodyTimeoutMs);
   }
 
   private deliver(chunk: Buffer): void {
@@ -641,8 +658,26 @@ export class Connection implements ResponseSink, BodySource {
       if (this.owed === 0) this.endSocket();
       return;
     }
-    // Write stalled, or lingering over: give up on the peer.
+    if (wait === Wait.Write) {
+      // The peer has not taken a byte for bodyTimeoutMs (slow read, slowhttptest -X). A plain close
+      // would leave the kernel an orphaned socket trickling the queued bytes (up to the send
+      // buffer) to it, ESTABLISHED on the peer's side, for as long as it reads a byte now and then:
+      // reset instead, so the kernel drops the bytes and the peer sees the connection go.
+      this.reset();
+      return;
+    }
+    // Lingering over: give up on the peer. The bytes already queued still go out, then FIN.
     this.destroy();
+  }
+
+  /** Cuts the connection with RST (SO_LINGER 0), dropping whatever is queued for the peer. */
+  private reset(): void {
+    try {
+      this.socket.resetAndDestroy();
+    } catch {
+      // Only plain TCP sockets can be reset (node throws ERR_INVALID_HANDLE_TYPE for TLS).
+      this.socket.destroy();
+    }
   }
 
   private setDeadline(wait: Wait, ms: number): void {

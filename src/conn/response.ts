@@ -9,7 +9,7 @@ import { serializeSetCookie } from '../http/cookies.js';
 import { httpDate } from '../http/date.js';
 import { reasonPhrase } from '../http/status.js';
 import { CRLF, chunkHeader, lastChunkWithTrailers } from '../wire/body-encoders.js';
-import { checkField, writeHeadArguments } from './outgoing-fields.js';
+import { checkField, checkFieldValue, writeHeadArguments } from './outgoing-fields.js';
 import type { ServerRequest } from './request.js';
 import { slabWriter } from './slab.js';
 
@@ -201,6 +201,9 @@ export class ServerResponse implements Response {
 
   end(chunk?: string | Uint8Array): void {
     if (this.ended) return;
+    // Refused before the response counts as ended, so the handler's 500 can still replace it.
+    if (this.headState !== 2 && this.statusMessage !== '')
+      checkFieldValue('status message', this.statusMessage);
     this.ended = true;
     if (this.headState !== 2) {
       const length =
@@ -321,6 +324,9 @@ export class ServerResponse implements Response {
   /** Sends the head, choosing the framing; with `length` known (from end()) and `first` bytes. */
   private sendHead(length: number | undefined, first: string | Uint8Array | undefined): void {
     const status = this.statusCode;
+    // statusMessage is a plain property: a handler may set it without writeHead()'s check, so it is
+    // checked here, before any byte is written (a reason phrase with CR/LF would split the head).
+    if (this.statusMessage !== '') checkFieldValue('status message', this.statusMessage);
     if (this.keepAlive && !this.sink.mayKeepAlive(this)) this.keepAlive = false;
     const w = slabWriter;
     w.begin(1024);

@@ -8,6 +8,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Handler } from '../handler/types.js';
+import { clientKey } from './client-key.js';
 import { type EngineConfig, resolveConfig, type ServerOptions } from './config.js';
 import { Connection, type ConnectionOwner } from './connection.js';
 import { createHttp2StreamHandler } from './h2-exchange.js';
@@ -25,6 +26,11 @@ const HTTP2_IDLE_CHECK_MS = 1000;
  */
 type SessionEntry = { readonly socket: net.Socket | undefined; bytes: number; since: number };
 
+const CLIENT_KEY = Symbol('berth.clientKey');
+const CLIENT_COUNTS = Symbol('berth.clientCounts');
+/** An accepted socket counted against its client's limit: the key and the map it is counted in. */
+type CountedSocket = net.Socket & { [CLIENT_KEY]: string; [CLIENT_COUNTS]: Map<string, number> };
+
 export type ListenOptions =
   | { readonly port: number; readonly host?: string; readonly backlog?: number }
   | { readonly path: string; readonly backlog?: number }
@@ -39,6 +45,9 @@ export class Server implements ConnectionOwner {
   now = Date.now();
   closing = false;
   private readonly connections = new Set<Connection>();
+  /** Open sockets per client key (see client-key.ts); a key is deleted when its count reaches 0. */
+  private readonly perClient = new Map<string, number>();
+  private refusedPerClient = 0;
   private readonly net: net.Server;
   /** Made on the first HTTP/2 connection (ALPN h2, or h2c with prior knowledge). */
   private h2: http2.Http2Server | undefined = undefined;
@@ -59,7 +68,10 @@ export class Server implements ConnectionOwner {
     const tlsOptions = this.config.tls;
     this.net =
       tlsOptions === undefined
-        ? net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket))
+        ? net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+            if (this.admit(socket)) this.accept(socket);
+            else socket.destroy();
+          })
         : tls.createServer(
             // A handshake that stalls is cut like a request head that stalls.
             {
@@ -75,6 +87,12 @@ export class Server implements ConnectionOwner {
       // Sockets still in their handshake belong to no connection yet: keep them, so close() can
       // cut them instead of waiting for the handshake timeout.
       this.net.on('connection', (socket: net.Socket) => {
+        // node's TLS listener has wrapped the socket, but reads nothing before this returns: a
+        // socket over the per-client limit is closed before the client's hello is even read.
+        if (!this.admit(socket)) {
+          socket.destroy();
+          return;
+        }
         this.handshaking.add(socket);
         socket.once('close', () => this.handshaking.delete(socket));
       });
@@ -85,6 +103,19 @@ export class Server implements ConnectionOwner {
   /** Number of open client connections (HTTP/2 sessions included). */
   get connectionCount(): number {
     return this.connections.size + this.sessions.size;
+  }
+
+  /**
+   * Connections closed at accept since the server started because their client (an IPv4 address,
+   * an IPv6 /64) already had maxConnectionsPerClient open.
+   */
+  get connectionsRefusedPerClient(): number {
+    return this.refusedPerClient;
+  }
+
+  /** Number of distinct clients (IPv4 addresses, IPv6 /64s) with a connection open. */
+  get clientCount(): number {
+    return this.perClient.size;
   }
 
   /** Whether the listener speaks TLS (for URLs: https). */
@@ -177,6 +208,28 @@ export class Server implements ConnectionOwner {
       return;
     }
     this.connections.add(new Connection(socket, this));
+  }
+
+  /**
+   * Counts a newly accepted socket against its client's limit. Returns false, counting a refusal,
+   * when the client is at the limit; the caller closes the socket. The count is released when the
+   * socket closes, whoever holds it by then (HTTP/1.1, HTTP/2, a tunnel). O(1): one Map lookup.
+   */
+  private admit(socket: net.Socket): boolean {
+    const key = clientKey(socket.remoteAddress);
+    if (key === undefined) return true;
+    const open = this.perClient.get(key) ?? 0;
+    if (open >= this.config.maxConnectionsPerClient) {
+      this.refusedPerClient++;
+      return false;
+    }
+    this.perClient.set(key, open + 1);
+    const counted = socket as CountedSocket;
+    counted[CLIENT_KEY] = key;
+    counted[CLIENT_COUNTS] = this.perClient;
+    // A shared listener (no closure per connection) finds the key on the socket.
+    socket.on('close', releaseClient);
+    return true;
   }
 
   forget(conn: Connection): void {
@@ -314,6 +367,15 @@ export class Server implements ConnectionOwner {
       }
     }
   }
+}
+
+/** 'close' listener of a counted socket: gives its place back to its client. */
+function releaseClient(this: CountedSocket): void {
+  const counts = this[CLIENT_COUNTS];
+  const key = this[CLIENT_KEY];
+  const open = counts.get(key) ?? 0;
+  if (open <= 1) counts.delete(key);
+  else counts.set(key, open - 1);
 }
 
 /** Whether a unix socket path exists but nothing accepts connections on it. */
