@@ -10,6 +10,7 @@ import type { AccessLogFormat } from '../log/access-log.js';
 import type { StaticOptions } from '../static/options.js';
 import {
   cacheSeconds,
+  connectionsPerClient,
   DOTFILES,
   type ListenSpec,
   LOG_FORMATS,
@@ -79,6 +80,7 @@ export const USAGE = `usage: berth [serve] [ROOT] [options]     serve the files 
       --h2c               also accept cleartext HTTP/2 with prior knowledge
       --no-status         no status page (/.berth/status, /.berth/metrics; loopback only otherwise)
       --user NAME         started as root (for ports below 1024): become NAME once listening
+      --conns-per-client N  open connections one client address may hold (default 256)
       --fallback-proxy URL   serve: send what is not a file to the app at URL
 
   berth proxy:
@@ -128,6 +130,8 @@ export type ServeCommand = {
   readonly noStatus: boolean;
   /** Started as root: become this user once the ports are bound. */
   readonly user: string | undefined;
+  /** Open connections one client address may hold. */
+  readonly connectionsPerClient: number;
 };
 
 export type ParsedArgs =
@@ -255,6 +259,7 @@ function parse(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
       v['fallback-proxy'] === undefined ? undefined : upstreamUrl('--fallback-proxy', v['fallback-proxy']),
     noStatus: v['no-status'] === true,
     user: v.user === undefined ? undefined : nonEmpty('--user', v.user),
+    connectionsPerClient: connectionsPerClient(v['conns-per-client']),
   };
 }
 

@@ -27,6 +27,8 @@ export type ListenerCommand = {
   readonly noStatus: boolean;
   /** Started as root: become this user once the ports are bound. */
   readonly user: string | undefined;
+  /** Open connections one client address may hold. */
+  readonly connectionsPerClient: number;
 };
 
 /** Where the HTTPS certificate comes from: files given, or Berth's local CA. */
@@ -81,6 +83,7 @@ export const OPTIONS = {
   'pid-file': { type: 'string' },
   'no-status': { type: 'boolean' },
   user: { type: 'string' },
+  'conns-per-client': { type: 'string' },
   'cache-size': { type: 'string' },
   'cache-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -131,7 +134,17 @@ export function listenerCommand(v: Values, env: NodeJS.ProcessEnv, command: stri
     h2c: v.h2c === true,
     noStatus: v['no-status'] === true,
     user: v.user === undefined ? undefined : nonEmpty('--user', v.user),
+    connectionsPerClient: connectionsPerClient(v['conns-per-client']),
   };
+}
+
+/** --conns-per-client N (default 256, as the engine's). */
+export function connectionsPerClient(text: string | undefined): number {
+  if (text === undefined) return 256;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1)
+    throw new UsageError(`--conns-per-client "${text}": expected a whole number of connections, at least 1`);
+  return n;
 }
 
 export function upstreamUrl(flag: string, text: string): string {

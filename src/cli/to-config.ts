@@ -127,6 +127,7 @@ function withOneSite(
     workers: 1,
     pidFile: undefined,
     stopTimeoutMs: STOP_TIMEOUT_MS,
+    connectionsPerClient: cmd.connectionsPerClient,
     user: cmd.user,
   };
 }

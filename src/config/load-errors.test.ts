@@ -54,7 +54,7 @@ test('an empty file names what is missing', () => {
 
 test('a file that is not a map says so', () => {
   assert.deepEqual(problems('- 1'), [
-    'berth.yaml:1:1: expected a map with listeners, sites, log, status, workers, pidFile, stopTimeout, user, got a list',
+    'berth.yaml:1:1: expected a map with listeners, sites, log, status, workers, pidFile, stopTimeout, connectionsPerClient, user, got a list',
   ]);
 });
 
@@ -65,7 +65,7 @@ test('an unknown key points at the key, lists the keys allowed there and guesses
   ]);
   assert.deepEqual(problems('stop-timeout: 5', 'sites: [{ routes: [{ respond: 204 }] }]'), [
     'berth.yaml:1:1: stop-timeout: unknown key "stop-timeout" (did you mean stopTimeout?); ' +
-      'allowed here: listeners, sites, log, status, workers, pidFile, stopTimeout, user',
+      'allowed here: listeners, sites, log, status, workers, pidFile, stopTimeout, connectionsPerClient, user',
   ]);
 });
 

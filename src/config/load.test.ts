@@ -24,6 +24,7 @@ test('parseConfig() fills every default around the smallest useful file', () => 
         bind: { kind: 'tcp', address: '127.0.0.1', port: 8080 },
         tls: undefined,
         h2c: false,
+        httpsRedirectPort: undefined,
       },
     ],
     sites: [
@@ -47,6 +48,7 @@ test('parseConfig() fills every default around the smallest useful file', () => 
               cors: false,
               upload: false,
               maxUploadBytes: 1024 ** 3,
+              fallback: undefined,
             },
           },
         ],
@@ -59,6 +61,7 @@ test('parseConfig() fills every default around the smallest useful file', () => 
     workers: 1,
     pidFile: undefined,
     stopTimeoutMs: 10_000,
+    connectionsPerClient: 256,
     user: undefined,
   });
 });

@@ -21,6 +21,8 @@ export type Config = {
   readonly pidFile: string | undefined;
   /** Grace given to in-flight requests on SIGTERM before connections are cut. */
   readonly stopTimeoutMs: number;
+  /** Open connections one client address (IPv6: one /64) may hold; more are refused at accept. */
+  readonly connectionsPerClient: number;
   /** After binding, drop root privileges to this user (and its primary group). */
   readonly user: string | undefined;
 };

@@ -337,6 +337,12 @@ export const configFileSchema = strict({
     .default(1),
   pidFile: pathValue.optional(),
   stopTimeout: durationValue.prefault(10).describe('grace for in-flight requests on SIGTERM (seconds)'),
+  connectionsPerClient: z
+    .number({ error: 'expected a number of connections' })
+    .int()
+    .min(1)
+    .default(256)
+    .describe('open connections one client address (IPv6: one /64) may hold; more are refused at accept'),
   user: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_.-]*\$?$|^\d+$/, 'expected a user name or uid')

@@ -43,6 +43,7 @@ export function toModel(file: ConfigFile, baseDir: string): Config {
     workers: file.workers,
     pidFile: optionalPath(file.pidFile, path),
     stopTimeoutMs: file.stopTimeout,
+    connectionsPerClient: file.connectionsPerClient,
     user: file.user,
   };
 }

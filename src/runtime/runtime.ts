@@ -162,6 +162,7 @@ export class Runtime {
     const route = { handler: app.handlerFor(this.resolved(spec)) };
     const options = await serverOptionsFor(spec, config);
     options.closeTimeoutMs = config.stopTimeoutMs;
+    options.maxConnectionsPerClient = config.connectionsPerClient;
     const server = createServer((req, res) => route.handler(req, res), options);
     await server.listen(listenOptionsFor(spec));
     return { spec, server, route };

@@ -30,6 +30,7 @@ function config(generation: number, listeners: ListenerConfig[]): Config & { gen
     workers: 1,
     pidFile: undefined,
     stopTimeoutMs: 200,
+    connectionsPerClient: 256,
     user: undefined,
   };
 }
