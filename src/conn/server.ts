@@ -216,6 +216,9 @@ export class Server implements ConnectionOwner {
    * socket closes, whoever holds it by then (HTTP/1.1, HTTP/2, a tunnel). O(1): one Map lookup.
    */
   private admit(socket: net.Socket): boolean {
+    // A per-client limit no lower than the total one can never refuse anything: nothing to count
+    // (and no per-socket bookkeeping: the idle-connection budget is a few kB per connection).
+    if (this.config.maxConnectionsPerClient >= this.config.maxConnections) return true;
     const key = clientKey(socket.remoteAddress);
     if (key === undefined) return true;
     const open = this.perClient.get(key) ?? 0;
