@@ -15,6 +15,7 @@
  *
  * Every response carries Cache-Status (RFC 9211).
  */
+import { appendField } from '../handler/append-field.js';
 import type { Handler, Request, Response } from '../handler/types.js';
 import { type CacheOutcome, cacheStatusMember, cacheStatusValue } from './cache-status.js';
 import { CacheRequest, DiscardResponse } from './capture.js';
@@ -465,12 +466,6 @@ function conditionalHeaders(raw: readonly string[], entry: StoredEntry): string[
   const lastModified = fieldValue(entry.headers, 'last-modified');
   if (lastModified !== undefined) out.push('If-Modified-Since', lastModified);
   return out;
-}
-
-function appendField(res: Response, name: string, value: string): void {
-  const prior = res.getHeader(name);
-  if (prior === undefined) res.setHeader(name, value);
-  else res.setHeader(name, Array.isArray(prior) ? [...prior, value] : [String(prior), value]);
 }
 
 function header(req: Request, name: string): string | undefined {

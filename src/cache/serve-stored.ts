@@ -6,6 +6,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
+import { appendField } from '../handler/append-field.js';
 import type { HeaderValue, Request, Response } from '../handler/types.js';
 import { parseHttpDate } from '../http/date.js';
 import { evaluateIfRange, evaluatePreconditions } from '../http/preconditions.js';
@@ -71,7 +72,7 @@ export async function serveStored(
   if (status === 200 && clientConditionHolds(req, entry) === false) {
     res.statusCode = 304;
     for (const [name, value] of entry.headers)
-      if (NOT_MODIFIED_FIELDS.has(name)) appendHeader(res, name, value);
+      if (NOT_MODIFIED_FIELDS.has(name)) appendField(res, name, value);
     res.setHeader('age', age);
     res.setHeader('cache-status', cacheStatus);
     res.end();
@@ -124,12 +125,6 @@ export async function serveStored(
     await file.close();
   }
   return true;
-}
-
-function appendHeader(res: Response, name: string, value: string): void {
-  const prior = res.getHeader(name);
-  if (prior === undefined) res.setHeader(name, value);
-  else res.setHeader(name, Array.isArray(prior) ? [...prior, value] : [String(prior), value]);
 }
 
 /**

@@ -9,12 +9,16 @@
  * mark error responses too (CORS, the `headers` middleware) rethrows the error with its fields
  * added — the same pattern static/serve.ts uses for `Allow`.
  */
+
+import { appendField } from '../handler/append-field.js';
 import { HttpError } from '../handler/http-error.js';
 import type { HeaderValue, Response } from '../handler/types.js';
 import { splitList } from '../http/field-list.js';
 import { isToken, isValidFieldValue } from '../http/field-syntax.js';
 
 /** The part of a Response that edits fields: a real one, or an error's field record. */
+export { appendField };
+
 export interface FieldTarget {
   getHeader(name: string): HeaderValue | undefined;
   setHeader(name: string, value: HeaderValue): unknown;
@@ -49,17 +53,6 @@ export function checkConfigField(where: string, name: string, value?: string): v
   if (value !== undefined && !isValidFieldValue(value)) {
     throw new Error(`${where}: the value of ${name} holds a control character (CR, LF, …)`);
   }
-}
-
-/**
- * Adds `value` to the field `name` after whatever it holds (a new field line, as a repeated field:
- * RFC 9110 §5.3), or sets it when absent.
- */
-export function appendField(target: FieldTarget, name: string, value: string): void {
-  const existing = target.getHeader(name);
-  if (existing === undefined) target.setHeader(name, value);
-  else if (typeof existing === 'object') target.setHeader(name, [...existing, value]);
-  else target.setHeader(name, [String(existing), value]);
 }
 
 /**
