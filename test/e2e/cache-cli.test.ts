@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { portOf, startBerth } from './berth-process.js';
+import { freePort, portOf, startBerth } from './berth-process.js';
 import { curl } from './raw-client.js';
 
 let origin: http.Server;
@@ -34,15 +34,6 @@ after(async () => {
   await new Promise<void>((resolve) => origin.close(() => resolve()));
   await rm(dir, { recursive: true, force: true });
 });
-
-/** A port free a moment ago on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('berth proxy --cache and berth forward-proxy --cache', () => {
   it('berth proxy --cache answers a repeat request itself, with Cache-Status', async () => {

@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './berth-process.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = join(REPO, 'src', 'cli', 'main.ts');
@@ -351,14 +352,6 @@ describe('berth --help and --version', () => {
     assert.equal(b.stdout(), `berth ${pkg.version}\n`);
   });
 });
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 async function waitUntilListening(port: number): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;

@@ -4,12 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { portOf, startBerth } from './berth-process.js';
+import { freePort, portOf, startBerth } from './berth-process.js';
 import { curl } from './raw-client.js';
 
 let dir = '';
@@ -150,15 +149,6 @@ describe('berth --config with workers', () => {
     }
   });
 });
-
-/** A port free a moment ago on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /**
  * The pids of a process's live worker children (the command itself, forked by node:cluster; not

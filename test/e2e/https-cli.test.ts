@@ -9,7 +9,6 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { ensureLocalCertificate, type LocalCertificate } from '../../src/tls/local-ca.js';
+import { freePort } from './berth-process.js';
 import { curl, exchange, field } from './raw-client.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -134,14 +134,6 @@ function curlTls(ca: string, host: string, port: number, path: string, extra: re
     ...extra,
     `https://${host}:${port}${path}`,
   ]);
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
 }
 
 /** The certificate the server presents for `servername` (handshake only; the CA is not checked). */
