@@ -15,11 +15,8 @@
 import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
-import { buildApp } from '../config/build.js';
 import type { Config } from '../config/model.js';
 import { ListenError } from '../conn/listen-errors.js';
-import type { ServerAddress } from '../conn/server.js';
-import { Runtime } from '../runtime/runtime.js';
 import { loadHtpasswd, plainCredentials } from '../static/auth.js';
 import {
   type AuthSpec,
@@ -131,39 +128,22 @@ async function runConfig(file: string): Promise<void> {
  * `berth --config`: prints the startup line, and runs until SIGINT/SIGTERM (graceful).
  */
 async function runCommand(cmd: ListenerCommand, config: Config, what: string): Promise<void> {
-  const runtime = new Runtime(buildApp, (line) => process.stderr.write(`berth: ${line}\n`));
-  // Signals are handled from the start: one that arrives while the listeners open (a supervisor
-  // stopping it at once) is kept and acted on as soon as they are up, never the default kill.
-  let ready = false;
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) process.exit(1); // a second Ctrl-C: the user does not want to wait
-    stopping = true;
-    if (ready) runtime.stop().finally(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  process.on('SIGUSR1', () => runtime.reopenLogs());
+  const { displayAddress, serveInProcess } = await import('../runtime/run-config.js');
+  let runtime: Awaited<ReturnType<typeof serveInProcess>>;
   try {
-    await runtime.start(config);
-    const { dropPrivileges } = await import('../runtime/run-config.js');
-    await dropPrivileges(config.user);
+    runtime = await serveInProcess(config, {
+      log: (line) => process.stderr.write(`berth: ${line}\n`),
+      exit: (code) => process.exit(code),
+    });
   } catch (err) {
-    await runtime.stop();
     fail(message(err), err instanceof ListenError ? EXIT_LISTEN : EXIT_USAGE);
     process.exit();
   }
-  ready = true;
-  if (stopping) {
-    runtime.stop().finally(() => process.exit(0));
-    return;
-  }
-  if (!cmd.quiet) {
-    const [main, redirect] = runtime.addresses();
-    let line = `berth: ${what} on ${displayUrl(main!.address, main!.secure ? 'https' : 'http')}`;
-    if (redirect !== undefined) line += ` (and ${displayUrl(redirect.address, 'http')} redirecting to it)`;
-    process.stdout.write(`${line}\n`);
-  }
+  if (runtime === undefined || cmd.quiet) return;
+  const [main, redirect] = runtime.addresses();
+  let line = `berth: ${what} on ${displayAddress(main!.address, main!.secure)}`;
+  if (redirect !== undefined) line += ` (and ${displayAddress(redirect.address, false)} redirecting to it)`;
+  process.stdout.write(`${line}\n`);
 }
 
 /** ROOT must exist and be a directory; the error names it as the user typed it. */
@@ -207,13 +187,6 @@ async function checkLogFile(cmd: ListenerCommand): Promise<void> {
     () => false,
   );
   if (!isFolder) throw new SetupError(`cannot open the log file ${file}: its folder does not exist`);
-}
-
-/** `http://127.0.0.1:8080`, `https://[::1]:8443`, or `unix:/path`. */
-function displayUrl(address: ServerAddress, scheme: 'http' | 'https'): string {
-  if ('path' in address) return `unix:${address.path}`;
-  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-  return `${scheme}://${host}:${address.port}`;
 }
 
 /** `berth ca`: where the local CA certificate is and how to trust it (made if missing). */

@@ -54,37 +54,11 @@ export async function runConfigFile(file: string, io: RunIo): Promise<void> {
     await writePidFile(config);
     return;
   }
-  const runtime = new Runtime(buildApp, io.log);
-  // Signals are handled from the start: a stop that arrives while listeners open waits for them.
-  let ready = false;
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) io.exit(1); // a second Ctrl-C: the user does not want to wait
-    stopping = true;
-    if (!ready) return;
-    const current = runtime.current ?? config;
-    runtime
-      .stop()
-      .then(() => removePidFile(current))
-      .finally(() => io.exit(0));
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  process.on('SIGUSR1', () => runtime.reopenLogs());
-  try {
-    await runtime.start(config);
-    await dropPrivileges(config.user);
-  } catch (err) {
-    await runtime.stop();
-    throw err;
-  }
-  await writePidFile(config);
-  ready = true;
-  if (stopping) {
-    stopping = false;
-    stop();
-    return;
-  }
+  const runtime = await serveInProcess(config, io, {
+    ready: () => writePidFile(config),
+    stopped: (stopped) => removePidFile(stopped.current ?? config),
+  });
+  if (runtime === undefined) return;
   io.announce(startupLines(runtime));
   let reloading = false;
   process.on('SIGHUP', () => {
@@ -97,6 +71,51 @@ export async function runConfigFile(file: string, io: RunIo): Promise<void> {
         reloading = false;
       });
   });
+}
+
+/**
+ * Runs `config` in this process with the signals wired from the first moment: SIGTERM and SIGINT
+ * stop gracefully (a second one exits at once), SIGUSR1 reopens the log, and a stop that arrives
+ * while the listeners open is acted on as soon as they are up, never the default kill. Drops
+ * privileges once bound, then calls `ready`; `stopped` runs after a graceful stop, before exit(0).
+ * Resolves with the running Runtime, or undefined when a stop came during start; rejects (with
+ * every listener closed) when one cannot open or privileges cannot be dropped.
+ */
+export async function serveInProcess(
+  config: Config,
+  io: Pick<RunIo, 'log' | 'exit'>,
+  hooks: { ready?: () => Promise<void>; stopped?: (runtime: Runtime) => Promise<void> } = {},
+): Promise<Runtime | undefined> {
+  const runtime = new Runtime(buildApp, io.log);
+  let ready = false;
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) io.exit(1); // a second Ctrl-C: the user does not want to wait
+    stopping = true;
+    if (!ready) return;
+    runtime
+      .stop()
+      .then(() => hooks.stopped?.(runtime))
+      .finally(() => io.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGUSR1', () => runtime.reopenLogs());
+  try {
+    await runtime.start(config);
+    await dropPrivileges(config.user);
+  } catch (err) {
+    await runtime.stop();
+    throw err;
+  }
+  await hooks.ready?.();
+  ready = true;
+  if (stopping) {
+    stopping = false;
+    stop();
+    return undefined;
+  }
+  return runtime;
 }
 
 async function runWorker(file: string, config: Config, io: RunIo): Promise<void> {
@@ -133,7 +152,8 @@ function startupLines(runtime: Runtime): string[] {
   return [`berth: serving on ${urls.join(', ')}`];
 }
 
-function displayAddress(address: ServerAddress, secure: boolean): string {
+/** `http://127.0.0.1:8080`, `https://[::1]:8443`, or `unix:/path`. */
+export function displayAddress(address: ServerAddress, secure: boolean): string {
   if ('path' in address) return `unix:${address.path}`;
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
   return `${secure ? 'https' : 'http'}://${host}:${address.port}`;
@@ -143,7 +163,7 @@ function displayAddress(address: ServerAddress, secure: boolean): string {
  * `user:`: once the listeners are bound (ports below 1024 need root), become that user and its
  * primary group, so nothing after binding runs as root. A no-op when not root.
  */
-export async function dropPrivileges(user: string | undefined): Promise<void> {
+async function dropPrivileges(user: string | undefined): Promise<void> {
   if (user === undefined || process.getuid?.() !== 0) return;
   // The user's primary group from /etc/passwd (Debian's nobody is in nogroup, not "nobody").
   const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
