@@ -17,6 +17,7 @@
  */
 import { appendField } from '../handler/append-field.js';
 import type { Handler, Request, Response } from '../handler/types.js';
+import { allowedClient, LOOPBACK_ONLY } from '../proxy/access.js';
 import { type CacheOutcome, cacheStatusMember, cacheStatusValue } from './cache-status.js';
 import { CacheRequest, DiscardResponse } from './capture.js';
 import { type RequestDirectives, requestDirectives } from './directives.js';
@@ -102,7 +103,7 @@ class Cache {
     this.store = options.store;
     this.name = options.name ?? 'berth';
     this.secure = options.secure ?? false;
-    this.purgeAllowed = options.purgeAllowed ?? isLoopback;
+    this.purgeAllowed = options.purgeAllowed ?? ((address) => allowedClient(address, LOOPBACK_ONLY));
     this.onError = options.onError ?? (() => {});
     this.now = options.now ?? Date.now;
     this.surrogate = options.surrogate;
@@ -471,8 +472,4 @@ function conditionalHeaders(raw: readonly string[], entry: StoredEntry): string[
 function header(req: Request, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
-}
-
-function isLoopback(address: string): boolean {
-  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }

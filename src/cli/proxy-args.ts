@@ -1,6 +1,8 @@
 /**
  * `berth proxy` and `berth forward-proxy`: their flags, checked and turned into commands.
  */
+
+import type { ProxyHandlerConfig } from '../config/model.js';
 import {
   type ListenerCommand,
   listenerCommand,
@@ -19,10 +21,8 @@ import {
 export type ProxyCommand = ListenerCommand & {
   readonly kind: 'proxy';
   readonly to: readonly string[];
-  readonly lb: 'round-robin' | 'least-conn' | 'ip-hash';
-  readonly health:
-    | { readonly path: string; readonly intervalMs: number; readonly status: number }
-    | undefined;
+  readonly lb: ProxyHandlerConfig['lb'];
+  readonly health: ProxyHandlerConfig['health'];
   readonly trustProxy: readonly string[];
   readonly pseudonym: string | undefined;
   readonly cache: CacheSpec | undefined;
