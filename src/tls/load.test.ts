@@ -73,11 +73,32 @@ describe('loadCertificateFiles()', () => {
       await assert.rejects(
         loadCertificateFiles({ cert: await file('enc.crt', local.cert), key, keyPassFile }),
         {
-          message: `key ${key}: wrong passphrase (from ${keyPassFile})`,
+          message: `key ${key}: wrong passphrase (from ${keyPassFile}), or the key is damaged`,
         },
       );
     });
   }
+
+  it('calls it a wrong passphrase too when the padding happens to check out and decoding fails', async () => {
+    // About one wrong passphrase in 250 decrypts to valid padding; OpenSSL then reports a
+    // decoder error instead of "bad decrypt". Search for such a passphrase for this key.
+    const pem = encrypted(local.key, 'pkcs8');
+    let unlucky = '';
+    for (let i = 0; i < 5000 && unlucky === ''; i++) {
+      try {
+        createPrivateKey({ key: pem, passphrase: `wrong-${i}` });
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'ERR_OSSL_BAD_DECRYPT') unlucky = `wrong-${i}`;
+      }
+    }
+    assert.notEqual(unlucky, '', 'no passphrase among 5000 got past the padding check');
+    const key = await file('enc-unlucky.key', pem);
+    const keyPassFile = await file('unlucky.txt', `${unlucky}\n`);
+    await assert.rejects(
+      loadCertificateFiles({ cert: await file('enc.crt', local.cert), key, keyPassFile }),
+      { message: `key ${key}: wrong passphrase (from ${keyPassFile}), or the key is damaged` },
+    );
+  });
 
   it('rejects an encrypted key given without a passphrase file', async () => {
     const key = await file('enc-nopass.key', encrypted(local.key, 'pkcs8'));
