@@ -38,6 +38,12 @@ export const MAX_CONNECTIONS_PER_CLIENT = 256;
 export const MAX_PIPELINED = 64;
 /** An unread request body is read and dropped up to this size; beyond it the connection closes. */
 export const MAX_DRAIN_BYTES = 1024 * 1024;
+/**
+ * HTTP/2 streams one session may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); nginx's
+ * default too. node:http2 advertises no limit unless told, so one connection could hold any
+ * number of handlers.
+ */
+export const MAX_CONCURRENT_STREAMS = 128;
 /** Bytes queued for the socket before res.write() returns false and reading pauses. */
 export const WRITE_HIGH_WATER_BYTES = 64 * 1024;
 
@@ -67,6 +73,8 @@ export type ServerOptions = {
    */
   maxConnectionsPerClient?: number;
   maxPipelined?: number;
+  /** HTTP/2 streams one session may have open at once (default 128). */
+  maxConcurrentStreams?: number;
   maxDrainBytes?: number;
   writeHighWaterBytes?: number;
   /** The Server field: 'berth' by default (no version, to give attackers less); false for none. */
@@ -95,6 +103,7 @@ export type EngineConfig = {
   readonly maxConnections: number;
   readonly maxConnectionsPerClient: number;
   readonly maxPipelined: number;
+  readonly maxConcurrentStreams: number;
   readonly maxDrainBytes: number;
   readonly writeHighWaterBytes: number;
   readonly serverHeader: string | undefined;
@@ -145,6 +154,11 @@ export function resolveConfig(options: ServerOptions = {}): EngineConfig {
         ? Number.POSITIVE_INFINITY
         : positive('maxConnectionsPerClient', options.maxConnectionsPerClient, MAX_CONNECTIONS_PER_CLIENT),
     maxPipelined: positive('maxPipelined', options.maxPipelined, MAX_PIPELINED),
+    maxConcurrentStreams: positive(
+      'maxConcurrentStreams',
+      options.maxConcurrentStreams,
+      MAX_CONCURRENT_STREAMS,
+    ),
     maxDrainBytes: positive('maxDrainBytes', options.maxDrainBytes, MAX_DRAIN_BYTES),
     writeHighWaterBytes: positive('writeHighWaterBytes', options.writeHighWaterBytes, WRITE_HIGH_WATER_BYTES),
     serverHeader: options.serverHeader === false ? undefined : (options.serverHeader ?? 'berth'),

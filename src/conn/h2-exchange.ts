@@ -50,6 +50,7 @@ import type http2 from 'node:http2';
 import { HttpError } from '../handler/http-error.js';
 import type { Handler } from '../handler/types.js';
 import type { EngineConfig } from './config.js';
+import type { H2BodyWatch } from './h2-body-watch.js';
 import { H2Request } from './h2-request.js';
 import { H2Response } from './h2-response.js';
 
@@ -62,8 +63,9 @@ function ignoreStreamError(): void {}
 /**
  * Serves one h2 stream with `handler`: call it from an `http2` server's 'stream' event (see
  * createHttp2StreamHandler). `headers` is node's header object (pseudo-headers included),
- * `rawHeaders` the flat list as received. Never throws; handler failures are rendered (or reset
- * the stream) and 5xx errors go to config.onError.
+ * `rawHeaders` the flat list as received; `bodies`, when given, holds request bodies to the body
+ * deadlines. Never throws; handler failures are rendered (or reset the stream) and 5xx errors go
+ * to config.onError.
  */
 export function serveHttp2Stream(
   handler: Handler,
@@ -71,6 +73,7 @@ export function serveHttp2Stream(
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
   rawHeaders: readonly string[],
+  bodies?: H2BodyWatch,
 ): void {
   stream.on('error', ignoreStreamError);
   const request = new H2Request(stream, headers, rawHeaders, config.limits.maxBufferedBodyBytes);
@@ -79,6 +82,12 @@ export function serveHttp2Stream(
     response.sendError(405, 'CONNECT is not supported over HTTP/2', {});
     return;
   }
+  // The request line's limit, as over HTTP/1.1 (RFC 9112 §3: 414 for a target too long).
+  if (request.url.length > config.limits.maxRequestLineBytes) {
+    response.sendError(414, 'request target too long', {});
+    return;
+  }
+  if (bodies !== undefined && !stream.endAfterHeaders) bodies.watch(request, Date.now());
   const expect = headers.expect;
   if (expect !== undefined) {
     // RFC 9110 §10.1.1: an expectation other than 100-continue may be answered with 417.
@@ -104,6 +113,7 @@ export function serveHttp2Stream(
 export function createHttp2StreamHandler(
   handler: Handler,
   config: EngineConfig,
+  bodies?: H2BodyWatch,
 ): (
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
@@ -111,7 +121,7 @@ export function createHttp2StreamHandler(
   rawHeaders: string[],
 ) => void {
   return (stream, headers, _flags, rawHeaders) =>
-    serveHttp2Stream(handler, config, stream, headers, rawHeaders);
+    serveHttp2Stream(handler, config, stream, headers, rawHeaders, bodies);
 }
 
 async function watch(res: H2Response, result: Promise<void>, config: EngineConfig): Promise<void> {

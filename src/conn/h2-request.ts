@@ -2,12 +2,14 @@
  * The Request over HTTP/2 (see h2-exchange.ts for the life of an exchange): method and target
  * from the pseudo-headers, fields from the raw list, the body read from the stream itself.
  */
-import type http2 from 'node:http2';
+import http2 from 'node:http2';
+import { HttpError } from '../handler/http-error.js';
 import { parseJsonBody, readWhole, toArrayBuffer } from '../handler/read-body.js';
 import type { IncomingHeaders, Request } from '../handler/types.js';
 import { parseCookies } from '../http/cookies.js';
 import { combineFields } from './request.js';
 
+const { NGHTTP2_NO_ERROR } = http2.constants;
 const EMPTY: IncomingHeaders = Object.freeze(Object.create(null));
 const CONTINUE: http2.OutgoingHttpHeaders = { ':status': 100 };
 
@@ -48,6 +50,16 @@ export class H2Request implements Request {
    * has a 100 gone out: the client may be holding the body back.
    */
   continueOwed = false;
+  /** Body bytes received so far (read by the handler, or dropped after the response). */
+  bodyBytes = 0;
+  /** The response ended and what is left of the body is being read and dropped. */
+  draining = false;
+  /** The body stalled (see H2BodyWatch): the stream is reset rather than drained. */
+  timedOut = false;
+  private reading = false;
+  /** Rejects a pending read when the body times out; only for watched requests. */
+  private stalled: Promise<never> | undefined = undefined;
+  private failRead: ((err: Error) => void) | undefined = undefined;
   private readonly authority: string | undefined;
   private headerMap: IncomingHeaders | undefined = undefined;
   private rawList: readonly string[] | undefined = undefined;
@@ -127,8 +139,56 @@ export class H2Request implements Request {
       this.continueOwed = false;
       if (!stream.headersSent && !stream.destroyed && !stream.closed) stream.additionalHeaders(CONTINUE);
     }
-    for await (const chunk of stream.iterator({ destroyOnReturn: false })) yield chunk as Buffer;
+    const chunks = stream.iterator({ destroyOnReturn: false });
+    try {
+      while (true) {
+        this.reading = true;
+        const stalled = this.stalled;
+        const next =
+          stalled === undefined ? await chunks.next() : await Promise.race([chunks.next(), stalled]);
+        this.reading = false;
+        if (next.done === true) break;
+        const chunk = next.value as Buffer;
+        this.bodyBytes += chunk.length;
+        yield chunk;
+      }
+    } finally {
+      this.reading = false;
+      // Not awaited: after a stall the stream's own read is still pending, and return() waits
+      // for it; the stream is reset once the 408 has gone out.
+      chunks.return?.().catch(() => {});
+    }
     if (stream.aborted) throw new Error('request aborted before its body was complete');
+  }
+
+  /** Something waits for body bytes from the client: a read in progress, or the drain. */
+  get waitingForBody(): boolean {
+    return this.reading || this.draining;
+  }
+
+  /** The body is complete, or the stream is gone: no deadline applies any more. */
+  get bodyDone(): boolean {
+    const stream = this.stream;
+    return stream.readableEnded || stream.closed || stream.destroyed;
+  }
+
+  /** Called by H2BodyWatch.watch(): reads from now on can be failed by bodyTimedOut(). */
+  watchBody(): void {
+    this.stalled = new Promise<never>((_resolve, reject) => {
+      this.failRead = reject;
+    });
+    // Nobody may be reading when it rejects.
+    this.stalled.catch(() => {});
+  }
+
+  /** The body stalled: a read fails with 408, a drain ends with RST_STREAM(NO_ERROR). */
+  bodyTimedOut(): void {
+    this.timedOut = true;
+    if (this.draining) {
+      if (!this.stream.closed) this.stream.close(NGHTTP2_NO_ERROR);
+      return;
+    }
+    this.failRead?.(new HttpError(408, 'request body not received in time'));
   }
 
   buffer(): Promise<Buffer> {

@@ -369,20 +369,24 @@ export class H2Response implements Response {
    * client would stall on flow control. Beyond maxDrainBytes, RFC 9113 §8.1: "a server MAY
    * request that the client abort transmission of a request without error by sending a
    * RST_STREAM with an error code of NO_ERROR after sending a complete response". That is done at
-   * once when a 100 Continue was owed and never sent: the client may be waiting for it.
+   * once when a 100 Continue was owed and never sent (the client may be waiting for it), and when
+   * the body timed out (see H2BodyWatch).
    */
   private discardBody(): void {
     const stream = this.stream;
+    const request = this.request;
     if (stream.endAfterHeaders || stream.readableEnded || this.gone) return;
-    if (this.request.continueOwed) {
-      this.request.continueOwed = false;
+    if (request.continueOwed || request.timedOut) {
+      request.continueOwed = false;
       stream.close(NGHTTP2_NO_ERROR);
       return;
     }
     const limit = this.config.maxDrainBytes;
     let discarded = 0;
+    request.draining = true;
     stream.on('data', (chunk: Buffer) => {
       discarded += chunk.length;
+      request.bodyBytes += chunk.length;
       if (discarded > limit && !stream.closed) stream.close(NGHTTP2_NO_ERROR);
     });
     stream.resume();

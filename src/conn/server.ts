@@ -11,6 +11,7 @@ import type { Handler } from '../handler/types.js';
 import { clientKey } from './client-key.js';
 import { type EngineConfig, resolveConfig, type ServerOptions } from './config.js';
 import { Connection, type ConnectionOwner } from './connection.js';
+import { H2BodyWatch } from './h2-body-watch.js';
 import { createHttp2StreamHandler } from './h2-exchange.js';
 import { ListenError } from './listen-errors.js';
 import { secureServerOptions } from './tls-listener.js';
@@ -51,6 +52,8 @@ export class Server implements ConnectionOwner {
   private readonly net: net.Server;
   /** Made on the first HTTP/2 connection (ALPN h2, or h2c with prior knowledge). */
   private h2: http2.Http2Server | undefined = undefined;
+  /** The deadlines of HTTP/2 request bodies still arriving (made with the HTTP/2 server). */
+  private h2Bodies: H2BodyWatch | undefined = undefined;
   private readonly sessions = new Map<http2.ServerHttp2Session, SessionEntry>();
   private sessionsCheckedAt = 0;
   /** The socket being handed to node:http2, whose 'session' event comes during the hand-over. */
@@ -281,8 +284,19 @@ export class Server implements ConnectionOwner {
 
   private http2Server(): http2.Http2Server {
     if (this.h2 !== undefined) return this.h2;
-    const h2 = http2.createServer({ maxSessionMemory: 16 });
-    h2.on('stream', createHttp2StreamHandler(this.handler, this.config));
+    const limits = this.config.limits;
+    const h2 = http2.createServer({
+      maxSessionMemory: 16,
+      // The HTTP/1.1 head limits, as HTTP/2 can state them: the field section's size, and its
+      // number of fields plus the four request pseudo-headers. A stream beyond them is reset.
+      maxHeaderListPairs: limits.maxHeaderFields + 4,
+      settings: {
+        maxConcurrentStreams: this.config.maxConcurrentStreams,
+        maxHeaderListSize: limits.maxHeadBytes,
+      },
+    });
+    this.h2Bodies = new H2BodyWatch(this.config);
+    h2.on('stream', createHttp2StreamHandler(this.handler, this.config, this.h2Bodies));
     h2.on('session', (session) => {
       this.sessions.set(session, { socket: this.adopting, bytes: 0, since: this.now });
       session.on('close', () => {
@@ -345,6 +359,7 @@ export class Server implements ConnectionOwner {
     for (const conn of this.connections) {
       if (conn.deadline !== 0 && conn.deadline <= now) conn.onTimeout();
     }
+    if (this.h2Bodies !== undefined && this.h2Bodies.size > 0) this.h2Bodies.sweep(now);
     if (this.sessions.size > 0 && now - this.sessionsCheckedAt >= HTTP2_IDLE_CHECK_MS) {
       this.sessionsCheckedAt = now;
       this.sweepSessions(now);
