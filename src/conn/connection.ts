@@ -332,6 +332,13 @@ export class Connection implements ResponseSink, BodySource {
    * a body trickled slower than minBodyBytesPerSecond times out like one that stopped.
    */
   private bodyArrived(n: number): void {
+    if ((this.paused & Pause.Body) !== 0) {
+      // The handler is not keeping up, not the client: no body deadline runs until it reads
+      // again (resumeBody). A proxy streaming to a slow upstream must not get 408 for it.
+      this.bodyWindowBytes = 0;
+      this.deadline = 0;
+      return;
+    }
     const bytes = this.bodyWindowBytes + n;
     if (bytes < this.config.minBodyBytesPerTimeout) {
       this.bodyWindowBytes = bytes;
@@ -421,7 +428,7 @@ export class Connection implements ResponseSink, BodySource {
       this.discarding = true;
       this.discarded = 0;
       req.failBody(new HttpError(400, 'response already sent'));
-      this.resume(Pause.Body);
+      this.resumeBody();
     }
     if (res === this.first) this.advance();
   }
@@ -480,7 +487,17 @@ export class Connection implements ResponseSink, BodySource {
       if (res !== undefined && !res.headersSent) this.send(res, CONTINUE);
       this.output.flushSoon();
     }
-    if (req.bufferedBytes <= BODY_HIGH_WATER_BYTES) this.resume(Pause.Body);
+    if (req.bufferedBytes <= BODY_HIGH_WATER_BYTES) this.resumeBody();
+  }
+
+  /** Reads the body again after Pause.Body, with a fresh body deadline if it is still arriving. */
+  private resumeBody(): void {
+    if ((this.paused & Pause.Body) === 0) return;
+    this.resume(Pause.Body);
+    if (this.bodyReq !== undefined && this.wait === Wait.Body && this.deadline === 0) {
+      this.bodyWindowBytes = 0;
+      this.setDeadline(Wait.Body, this.config.bodyTimeoutMs);
+    }
   }
 
   // Output ---------------------------------------------------------------------------------

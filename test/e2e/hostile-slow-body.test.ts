@@ -83,6 +83,30 @@ describe('slow request bodies', () => {
     }),
   );
 
+  it('do not hold a handler that is slow to read against the client: no 408 while reading is paused', {
+    timeout: TEST_TIMEOUT_MS,
+  }, () => {
+    // The whole body is sent at once; the handler waits three body timeouts before reading it,
+    // as a proxy streaming to a slow upstream would. Reading pauses past 64 KiB buffered.
+    const late: Handler = async (req, res) => {
+      await sleep(900);
+      res.end(`got ${(await req.buffer()).length} bytes late`);
+    };
+    return withServer(late, { ...OPTIONS, limits: { maxBufferedBodyBytes: 1 << 20 } }, async ({ port }) => {
+      const client = await RawClient.connect({ port });
+      try {
+        const size = 300 * 1024;
+        await client.write(`POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: ${size}\r\n\r\n`);
+        void client.write('b'.repeat(size)).catch(() => {});
+        const [res] = await client.responses(1);
+        assert.equal(res!.status, 200);
+        assert.equal(res!.body.toString(), `got ${size} bytes late`);
+      } finally {
+        client.destroy();
+      }
+    });
+  });
+
   it('refuse a negative minBodyBytesPerSecond', async () => {
     const { resolveConfig } = await import('../../src/conn/config.js');
     assert.throws(() => resolveConfig({ minBodyBytesPerSecond: -1 }), RangeError);
