@@ -73,6 +73,10 @@ const berthTls = nodeScriptTarget('berth', 'servers/berth-tls.mjs', {
   args: async () => [staticRoot(), (await benchCertificate()).dataDir],
 });
 const nginxTls = nginxTarget('nginx', nginxStaticLocation, { tls: benchCertificate });
+/** node:http2 alone answering every stream with the file from memory: the floor under Berth's h2. */
+const nodeHttp2Tls = nodeScriptTarget('node:http2', 'servers/node-http2-tls.mjs', {
+  args: async () => [staticRoot(), (await benchCertificate()).dataDir],
+});
 
 /** GET /1k.bin over TLS from Berth and nginx; `goals.berth` is the least Berth/nginx req/s ratio. */
 function tlsScenario({ name, description, ...load }) {
@@ -230,7 +234,8 @@ export const scenarios = [
   tlsScenario({
     name: 'tls-h2',
     description: 'HTTP/2 (ALPN h2): h2load, 16 connections × 10 streams',
-    note: "p50/p99 from h2load's per-request log (time to the end of each stream's response)",
+    note: "p50/p99 from h2load's per-request log (time to the end of each stream's response); node:http2: the file from memory through node:http2's core API and nothing else, the most any server on node:http2 can do",
+    targets: [berthTls, nginxTls, nodeHttp2Tls],
     client: 'h2load',
     clients: 16,
     streams: 10,
