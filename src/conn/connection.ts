@@ -306,7 +306,8 @@ export class Connection implements ResponseSink, BodySource {
     const message = expose ? (err as Error).message : '';
     const headers = err instanceof HttpError ? err.headers : {};
     if (!res.sendError(status, message, headers, err instanceof ParseError)) {
-      this.abort(res, err instanceof Error ? err : new Error(String(err)));
+      // Reported above already when it was a server error: once is enough.
+      this.abort(res, err instanceof Error ? err : new Error(String(err)), status >= 500);
     }
   }
 
@@ -433,8 +434,8 @@ export class Connection implements ResponseSink, BodySource {
     if (res === this.first) this.advance();
   }
 
-  abort(res: ServerResponse, reason: Error): void {
-    this.owner.reportError(reason);
+  abort(res: ServerResponse, reason: Error, reported = false): void {
+    if (!reported) this.owner.reportError(reason);
     res.aborted = true;
     this.output.flush();
     this.destroy();

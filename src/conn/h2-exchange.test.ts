@@ -315,11 +315,36 @@ describe('serveHttp2Stream()', () => {
     );
   });
 
-  it('resets the stream when end() leaves the body short of its Content-Length', async () => {
+  it('answers 500 when end() sends the whole body and it is not the Content-Length set', async () => {
+    await withServer(
+      (req, res) => {
+        res.setHeader('Content-Length', 10);
+        res.end(req.url === '/long' ? 'x'.repeat(17) : 'abc');
+      },
+      async ({ session, errors }) => {
+        for (const path of ['/short', '/long']) {
+          const reply = await request(session, get(path));
+          assert.equal(reply.status, 500);
+          assert.equal(reply.body.toString(), '500 Internal Server Error\n');
+          assert.equal(reply.rstCode, 0);
+        }
+        assert.deepEqual(
+          errors.map((e) => (e as Error).message),
+          [
+            'response body of 3 bytes does not match its Content-Length 10',
+            'response body of 17 bytes does not match its Content-Length 10',
+          ],
+        );
+      },
+    );
+  });
+
+  it('resets the stream when end() leaves a streamed body short of its Content-Length', async () => {
     await withServer(
       (_req, res) => {
         res.setHeader('Content-Length', 10);
-        res.end('abc');
+        res.write('abc');
+        res.end();
       },
       async ({ session }) => {
         const reply = await request(session, get('/'));

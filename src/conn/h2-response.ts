@@ -306,6 +306,10 @@ export class H2Response implements Response {
       if (!Number.isSafeInteger(userLength) || userLength < 0) throw new TypeError('invalid Content-Length');
       // RFC 9110 §8.6: no Content-Length in a 204 response; a string is sent in its plain form.
       if (status === 204 || (typeof setLength === 'string' && String(userLength) !== setLength)) copy = true;
+      // end() knows the whole body: a mismatch is refused while a 500 can still replace it.
+      if (!noBody && length !== undefined && length !== userLength) {
+        throw new Error(`response body of ${length} bytes does not match its Content-Length ${userLength}`);
+      }
     }
     const out: OutgoingFields =
       fields === undefined

@@ -201,16 +201,16 @@ export class ServerResponse implements Response {
 
   end(chunk?: string | Uint8Array): void {
     if (this.ended) return;
-    // Refused before the response counts as ended, so the handler's 500 can still replace it.
-    if (this.headState !== 2 && this.statusMessage !== '')
-      checkFieldValue('status message', this.statusMessage);
-    this.ended = true;
     if (this.headState !== 2) {
       const length =
         chunk === undefined ? 0 : typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+      // Refused before the response counts as ended, so the handler's 500 can still replace it.
+      this.checkHead(length);
+      this.ended = true;
       this.sendHead(length, chunk);
-    } else if (chunk !== undefined) {
-      this.sendBody(chunk);
+    } else {
+      this.ended = true;
+      if (chunk !== undefined) this.sendBody(chunk);
     }
     if (this.body === Body.Chunked) {
       this.push(lastChunkWithTrailers(this.trailers ?? []));
@@ -321,9 +321,29 @@ export class ServerResponse implements Response {
     }
   }
 
+  /**
+   * What would make end()'s head wrong, checked while nothing is sent: a status that is not three
+   * digits, a reason phrase that could split the head, a Content-Length other than the body's.
+   */
+  private checkHead(length: number): void {
+    const status = this.statusCode;
+    checkStatus(status);
+    if (this.statusMessage !== '') checkFieldValue('status message', this.statusMessage);
+    const noBody =
+      this.isHead || status < 200 || status === 204 || status === 304 || (this.tunnel && status < 300);
+    const at = noBody || this.keys === undefined ? -1 : this.keys.indexOf('content-length');
+    if (at === -1) return;
+    const declared = Number(this.values![at]);
+    if (!Number.isSafeInteger(declared) || declared < 0) throw new TypeError('invalid Content-Length');
+    if (declared !== length) {
+      throw new Error(`response body of ${length} bytes does not match its Content-Length ${declared}`);
+    }
+  }
+
   /** Sends the head, choosing the framing; with `length` known (from end()) and `first` bytes. */
   private sendHead(length: number | undefined, first: string | Uint8Array | undefined): void {
     const status = this.statusCode;
+    checkStatus(status);
     // statusMessage is a plain property: a handler may set it without writeHead()'s check, so it is
     // checked here, before any byte is written (a reason phrase with CR/LF would split the head).
     if (this.statusMessage !== '') checkFieldValue('status message', this.statusMessage);
@@ -453,6 +473,13 @@ export class ServerResponse implements Response {
   private push(bytes: Buffer): void {
     this.bytesSent += bytes.length;
     this.sink.send(this, bytes);
+  }
+}
+
+/** A status line carries three digits (RFC 9112 §4); statusCode is a plain property, so checked here. */
+function checkStatus(status: number): void {
+  if (!Number.isInteger(status) || status < 100 || status > 999) {
+    throw new RangeError(`invalid status code ${status}`);
   }
 }
 

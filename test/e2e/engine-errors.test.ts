@@ -22,6 +22,23 @@ describe('handler errors', () => {
         throw new TypeError('async secret');
       case '/nope':
         throw new HttpError(404, 'nope');
+      case '/status-1000':
+        res.statusCode = 1000;
+        res.end('x');
+        return;
+      case '/status-99':
+        res.statusCode = 99;
+        res.write('x');
+        res.end();
+        return;
+      case '/long':
+        res.setHeader('Content-Length', '5');
+        res.end('seven b');
+        return;
+      case '/short':
+        res.setHeader('Content-Length', '5');
+        res.end();
+        return;
       case '/partial':
         res.write('first part of the body, ');
         await sleep(10);
@@ -69,6 +86,55 @@ describe('handler errors', () => {
   );
 
   it(
+    'answer 500, not a broken head, for a status that is not three digits',
+    {
+      timeout: TEST_TIMEOUT_MS,
+    },
+    () =>
+      withServer(failing, options, async ({ port }) => {
+        reported.length = 0;
+        const result = await exchange({ port }, get('/status-1000') + get('/status-99') + get('/ok'), {
+          responses: 3,
+        });
+        assert.deepEqual(
+          result.finals.map((r) => r.status),
+          [500, 500, 200],
+        );
+        assert.deepEqual(
+          reported.map((e) => (e as Error).message),
+          ['invalid status code 1000', 'invalid status code 99'],
+        );
+      }),
+  );
+
+  it(
+    'answer 500 when end() gets a body other than the Content-Length set, reporting it once',
+    {
+      timeout: TEST_TIMEOUT_MS,
+    },
+    () =>
+      withServer(failing, options, async ({ port }) => {
+        reported.length = 0;
+        const result = await exchange({ port }, get('/long') + get('/short') + get('/ok'), { responses: 3 });
+        assert.deepEqual(
+          result.finals.map((r) => [r.status, r.body.toString()]),
+          [
+            [500, '500 Internal Server Error\n'],
+            [500, '500 Internal Server Error\n'],
+            [200, 'fine'],
+          ],
+        );
+        assert.deepEqual(
+          reported.map((e) => (e as Error).message),
+          [
+            'response body of 7 bytes does not match its Content-Length 5',
+            'response body of 0 bytes does not match its Content-Length 5',
+          ],
+        );
+      }),
+  );
+
+  it(
     'cut the connection when the handler fails after part of the body went out',
     {
       timeout: TEST_TIMEOUT_MS,
@@ -88,6 +154,11 @@ describe('handler errors', () => {
         });
         const next = await fetch(`${url}/ok`);
         assert.equal(await next.text(), 'fine');
+        assert.equal(
+          reported.filter((e) => (e as Error).message === 'failed halfway').length,
+          2,
+          'each failure reported once, not again when the connection is cut',
+        );
       }),
   );
 });
