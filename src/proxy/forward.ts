@@ -27,15 +27,14 @@
  *  8. CONNECT host:port: only to `connectPorts` (403 else), a TCP connect with a timeout (502, or
  *     504 on timeout), then 200, takeOver() and a two-way relay with an idle timeout.
  */
-import net from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { Handler, Request, Response } from '../handler/types.js';
-import { reasonPhrase } from '../http/status.js';
 import { type Credentials, parseBasicAuth, plainCredentials } from '../static/auth.js';
 import { allowedClient, type Cidr, LOOPBACK_ONLY, parseCidr } from './access.js';
+import { answer } from './answer.js';
+import { type ConnectConfig, connectTunnel } from './connect.js';
 import { joined, joinedRecord, record } from './field-records.js';
 import { forwardableFields, forwardableResponseFields } from './hop-by-hop.js';
-import { relay } from './tunnel.js';
+import { originForm, splitAuthority, splitUri } from './target-uri.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import {
   type FieldList,
@@ -83,15 +82,11 @@ export type ForwardProxyOptions = {
   readonly around?: ((forward: Handler) => Handler) | undefined;
 };
 
-type Config = {
+type Config = ConnectConfig & {
   readonly pool: ForwardUpstream;
   readonly allow: readonly Cidr[];
-  readonly connectPorts: ReadonlySet<number>;
   readonly credentials: Credentials | undefined;
   readonly pseudonym: string;
-  readonly tunnelIdleTimeoutMs: number;
-  readonly tunnelConnectTimeoutMs: number;
-  readonly log: (line: string) => void;
 };
 
 /**
@@ -121,7 +116,7 @@ export function createForwardProxy(options: ForwardProxyOptions): Handler {
       answer(res, 407, 'proxy credentials needed', { 'Proxy-Authenticate': `Basic realm="${REALM}"` });
       return;
     }
-    if (req.method === 'CONNECT') return tunnel(req, res, config);
+    if (req.method === 'CONNECT') return connectTunnel(req, res, config);
     return forwardAll(req, res);
   };
 }
@@ -356,149 +351,7 @@ function parseMaxForwards(value: string | undefined): number | undefined {
   return Number(value.trim());
 }
 
-type SplitUri =
-  | { kind: 'http'; authority: string; rest: string }
-  | { kind: 'https' }
-  | { kind: 'other'; scheme: string }
-  | { kind: 'not-absolute' };
-
-/** Splits an absolute-form target (already checked by the head parser) by scheme, into authority and the rest (path and query). */
-function splitUri(target: string): SplitUri {
-  const sep = target.indexOf('://');
-  if (sep <= 0 || target.charCodeAt(0) === 0x2f) return { kind: 'not-absolute' };
-  const scheme = target.slice(0, sep).toLowerCase();
-  if (scheme === 'https') return { kind: 'https' };
-  if (scheme !== 'http') return { kind: 'other', scheme };
-  const start = sep + 3;
-  let end = start;
-  while (end < target.length) {
-    const c = target.charCodeAt(end);
-    if (c === 0x2f || c === 0x3f) break;
-    end++;
-  }
-  return { kind: 'http', authority: target.slice(start, end), rest: target.slice(end) };
-}
-
-/**
- * The origin-form for what follows the authority (RFC 9112 §3.2.1): "/" for an empty path, and
- * "*" for OPTIONS with neither path nor query (§3.2.4: the last proxy "MUST send a
- * request-target of "*" when it forwards the request to the indicated origin server").
- */
-function originForm(rest: string, method: string): string {
-  if (rest === '') return method === 'OPTIONS' ? '*' : '/';
-  return rest.charCodeAt(0) === 0x2f ? rest : `/${rest}`;
-}
-
-/** Host and port of `uri-host [":" port]`, brackets off an IPv6 literal; undefined for a bad port. */
-function splitAuthority(
-  authority: string,
-  defaultPort: number,
-): { host: string; port: number; hostField: string } | undefined {
-  const close = authority.lastIndexOf(']');
-  const colon = authority.lastIndexOf(':');
-  let host = authority;
-  let port = defaultPort;
-  if (colon > close) {
-    host = authority.slice(0, colon);
-    const digits = authority.slice(colon + 1);
-    if (digits !== '') {
-      port = Number(digits);
-      if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
-    }
-  }
-  const hostField = port === defaultPort ? host : `${host}:${port}`;
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  if (host === '') return undefined;
-  return { host, port, hostField };
-}
-
-// CONNECT tunnels ---------------------------------------------------------------------------
-
-async function tunnel(req: Request, res: Response, config: Config): Promise<void> {
-  // The head parser accepted only `uri-host ":" port` here (RFC 9110 §9.3.6).
-  const authority = splitAuthority(req.url, 0);
-  if (authority === undefined || authority.port === 0) {
-    answer(res, 400, 'CONNECT needs host:port');
-    return;
-  }
-  if (!config.connectPorts.has(authority.port)) {
-    config.log(`forward proxy: refused CONNECT ${req.url} from ${req.remoteAddress}: port not allowed`);
-    answer(
-      res,
-      403,
-      `CONNECT is allowed only to port${config.connectPorts.size === 1 ? '' : 's'} ${[...config.connectPorts].join(', ')}`,
-    );
-    return;
-  }
-  let upstream: net.Socket;
-  try {
-    upstream = await connectTcp(authority.host, authority.port, config.tunnelConnectTimeoutMs);
-  } catch (err) {
-    const timedOut = err instanceof UpstreamError && err.kind === 'timeout';
-    config.log(`forward proxy: CONNECT ${req.url} failed: ${(err as Error).message}`);
-    if (timedOut) answer(res, 504, `no connection to ${req.url} within ${config.tunnelConnectTimeoutMs} ms`);
-    else answer(res, 502, `could not connect to ${req.url}: ${(err as Error).message}`);
-    return;
-  }
-  // Until the relay owns it, an error on the idle upstream socket only destroys it.
-  const early = (): void => {
-    upstream.destroy();
-  };
-  upstream.on('error', early);
-  res.statusCode = 200;
-  let taken: { socket: Duplex; head: Buffer };
-  try {
-    taken = await res.takeOver();
-  } catch (err) {
-    upstream.destroy();
-    throw err;
-  } finally {
-    upstream.off('error', early);
-  }
-  const { up, down } = await relay(taken.socket, taken.head, upstream, Buffer.alloc(0), {
-    idleTimeoutMs: config.tunnelIdleTimeoutMs,
-  });
-  config.log(
-    `forward proxy: tunnel ${req.url} for ${req.remoteAddress} closed: ${up} bytes up, ${down} down`,
-  );
-}
-
-/** A TCP connection, half-open allowed (for the relay); rejects with UpstreamError('timeout') after timeoutMs. */
-function connectTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new UpstreamError('timeout', `connect timed out after ${timeoutMs} ms`, false));
-    }, timeoutMs);
-    const onError = (err: Error): void => {
-      clearTimeout(timer);
-      reject(err);
-    };
-    socket.once('error', onError);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      resolve(socket);
-    });
-  });
-}
-
 // Small helpers ---------------------------------------------------------------------------
-
-/** A short text answer from the proxy itself (the engine's own error format). */
-function answer(
-  res: Response,
-  status: number,
-  message: string,
-  headers: Readonly<Record<string, string>> = {},
-): void {
-  res.statusCode = status;
-  for (const name of Object.keys(headers)) res.setHeader(name, headers[name]!);
-  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.end(`${status} ${reasonPhrase(status)}: ${message}\n`);
-}
 
 function viaVersion(httpVersion: string): string {
   return httpVersion === '2.0' ? '2' : httpVersion;

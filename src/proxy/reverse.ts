@@ -49,8 +49,8 @@
 import type { Duplex } from 'node:stream';
 import type { Handler, Request, Response } from '../handler/types.js';
 import { splitList } from '../http/field-list.js';
-import { reasonPhrase } from '../http/status.js';
 import { type Cidr, parseCidr } from './access.js';
+import { answer } from './answer.js';
 import type { Upstream, UpstreamGroup } from './balancer.js';
 import { BodyTap, EMPTY_BODY } from './body-tap.js';
 import { Cancel } from './cancel.js';
@@ -58,6 +58,7 @@ import { fieldsOf, flatFields, joined, joinedRecord, record } from './field-reco
 import { clientAddress } from './forwarded.js';
 import { forwardableResponseFields } from './hop-by-hop.js';
 import { setResponseFields, upstreamFields } from './reverse-fields.js';
+import { absoluteForm } from './target-uri.js';
 import { relay } from './tunnel.js';
 import {
   type FieldList,
@@ -500,32 +501,6 @@ function isUpgradeRequest(req: Request): boolean {
   if (connection === undefined) return false;
   for (const option of splitList(connection)) if (option.toLowerCase() === 'upgrade') return true;
   return false;
-}
-
-/**
- * An absolute-form target as the origin-form path to send and the Host it implies (RFC 9112
- * §3.2.2: the host of the target replaces a received Host). Null for an authority-form or
- * non-http(s) target. (Origin-form and `*` go on as received, without a call here.)
- */
-function absoluteForm(url: string): { path: string; host: string } | null {
-  const sep = url.indexOf('://');
-  if (sep <= 0) return null;
-  const scheme = url.slice(0, sep).toLowerCase();
-  if (scheme !== 'http' && scheme !== 'https') return null;
-  let end = sep + 3;
-  while (end < url.length && url.charCodeAt(end) !== 0x2f && url.charCodeAt(end) !== 0x3f) end++;
-  const host = url.slice(sep + 3, end);
-  if (host === '') return null;
-  const rest = url.slice(end);
-  return { path: rest.startsWith('/') ? rest : `/${rest}`, host };
-}
-
-/** A short text answer from the proxy itself (the engine's own error format). */
-function answer(res: Response, status: number, message: string): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.end(`${status} ${reasonPhrase(status)}: ${message}\n`);
 }
 
 function describe(err: unknown): string {
