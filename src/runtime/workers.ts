@@ -3,7 +3,11 @@
  * share the listeners (the primary holds each listening socket and hands connections out). The
  * primary replaces a worker that dies, and rolls reload and stop through them one at a time:
  * SIGHUP → the new config is validated here first, then each worker reloads in turn and says
- * whether it managed; SIGTERM → each worker stops gracefully; SIGUSR1 → each reopens its log.
+ * whether it managed; SIGTERM → each worker in turn stops gracefully (closes its listeners,
+ * finishes what it serves, exits) while the others still accept, so the listening socket stays
+ * open until the last worker goes; SIGUSR1 → each reopens its log. A stop takes at most
+ * stopTimeoutMs (+2 s, then SIGKILL) per worker; under systemd's default KillMode every worker
+ * also gets SIGTERM itself and they stop together.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { once } from 'node:events';
@@ -111,15 +115,22 @@ export async function runPrimary(options: PrimaryOptions): Promise<void> {
     if (stopping) process.exit(1); // a second Ctrl-C: the user does not want to wait
     stopping = true;
     const all = workers();
-    const deadline = setTimeout(() => {
-      for (const worker of all) worker.kill('SIGKILL');
-    }, options.stopTimeoutMs + 2_000);
-    deadline.unref();
-    for (const worker of all) worker.send({ type: 'stop' } satisfies ToWorker);
-    Promise.all(all.map((w) => (w.isDead() ? undefined : once(w, 'exit')))).then(() => {
-      clearTimeout(deadline);
+    (async () => {
+      for (const [i, worker] of all.entries()) {
+        if (worker.isDead()) continue;
+        const exited = once(worker, 'exit');
+        const deadline = setTimeout(() => worker.kill('SIGKILL'), options.stopTimeoutMs + 2_000);
+        try {
+          worker.send({ type: 'stop' } satisfies ToWorker);
+        } catch {
+          worker.kill('SIGKILL'); // its IPC channel is gone: it cannot be asked
+        }
+        await exited;
+        clearTimeout(deadline);
+        log(`worker ${worker.process.pid} stopped (${i + 1} of ${all.length})`);
+      }
       options.stopped();
-    });
+    })();
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -98,17 +98,31 @@ describe('berth --config, check and reload', () => {
     }
   });
 
-  it('workers: 2 serves from worker processes and stops cleanly', async () => {
+  it('workers: 2 serves from worker processes and stops them cleanly one after the other', async () => {
     const file = join(dir, 'workers.yaml');
     await writeFile(file, config('from a worker', 'workers: 2'));
     const berth = startBerth(['--config', file]);
+    let stopped = false;
     try {
       const line = await berth.startupLine();
       const port = portOf(line);
       assert.match(berth.stdout(), /2 workers/);
       for (let i = 0; i < 10; i++) assert.equal(await get(port, 'a.test'), 'from a worker');
-    } finally {
+      const pids = await workerPids(berth.child.pid!, 2);
       assert.equal(await berth.stop(), 0);
+      stopped = true;
+      const order = [...berth.stderr().matchAll(/worker (\d+) stopped \((\d) of 2\)/g)].map((m) => [
+        Number(m[1]),
+        m[2],
+      ]);
+      assert.deepEqual(
+        order.map(([, n]) => n),
+        ['1', '2'],
+        berth.stderr(),
+      );
+      assert.deepEqual(order.map(([pid]) => pid).sort(), [...pids].sort());
+    } finally {
+      if (!stopped) await berth.stop();
     }
   });
 });
