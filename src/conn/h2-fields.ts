@@ -4,7 +4,6 @@
  * stream.respond() as it is.
  */
 import type { HeaderValue } from '../handler/types.js';
-import { checkField, checkFieldValue } from './outgoing-fields.js';
 
 export type OutgoingFields = Record<string, string | string[] | number>;
 /** The fields a handler set, by lower-case name, as own properties (see H2Response.fields). */
@@ -65,34 +64,6 @@ export const SINGLE_VALUE: ReadonlySet<string> = new Set([
   'user-agent',
   'x-content-type-options',
 ]);
-
-/**
- * Field names setHeader() has accepted (tokens, so not checked again), each with its lower-case
- * key; at most MAX_FIELD_KEYS of them. Handlers pass the same few literal names ('ETag',
- * 'Content-Type') on every response: a remembered key is one string whose hash is already known,
- * where toLowerCase() makes a fresh string to hash on every call.
- */
-const fieldKeys = new Map<string, string>();
-const MAX_FIELD_KEYS = 512;
-
-/** The lower-case key for a field name (valid or not: getHeader() takes any string). */
-export function fieldKey(name: string): string {
-  return fieldKeys.get(name) ?? name.toLowerCase();
-}
-
-/** Checks a field as setHeader() must (a remembered name is a token already) and returns its key. */
-export function checkedFieldKey(name: string, value: HeaderValue): string {
-  const key = fieldKeys.get(name);
-  if (key === undefined) {
-    checkField(name, value);
-    const lower = name.toLowerCase();
-    if (fieldKeys.size < MAX_FIELD_KEYS) fieldKeys.set(name, lower);
-    return lower;
-  }
-  if (typeof value === 'string') checkFieldValue(name, value);
-  else checkField(name, value);
-  return key;
-}
 
 /**
  * The handler's fields as node:http2 takes them, in a new object: connection-specific ones left

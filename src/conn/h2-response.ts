@@ -11,16 +11,14 @@ import { reasonPhrase } from '../http/status.js';
 import type { EngineConfig } from './config.js';
 import {
   CONNECTION_SPECIFIC,
-  checkedFieldKey,
   type FieldRecord,
-  fieldKey,
   type OutgoingFields,
   outgoing,
   outgoingCopy,
   setField,
 } from './h2-fields.js';
 import type { H2Request } from './h2-request.js';
-import { checkField, writeHeadArguments } from './outgoing-fields.js';
+import { checkedFieldKey, checkField, fieldKey, writeHeadArguments } from './outgoing-fields.js';
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = http2.constants;
 

@@ -20,6 +20,34 @@ export function checkField(name: string, value: HeaderValue): void {
 }
 
 /**
+ * Field names setHeader() has accepted (either protocol's) (tokens, so not checked again), each with its lower-case
+ * key; at most MAX_FIELD_KEYS of them. Handlers pass the same few literal names ('ETag',
+ * 'Content-Type') on every response: a remembered key is one string whose hash is already known,
+ * where toLowerCase() makes a fresh string to hash on every call.
+ */
+const fieldKeys = new Map<string, string>();
+const MAX_FIELD_KEYS = 512;
+
+/** The lower-case key for a field name (valid or not: getHeader() takes any string). */
+export function fieldKey(name: string): string {
+  return fieldKeys.get(name) ?? name.toLowerCase();
+}
+
+/** Checks a field as setHeader() must (a remembered name is a token already) and returns its key. */
+export function checkedFieldKey(name: string, value: HeaderValue): string {
+  const key = fieldKeys.get(name);
+  if (key === undefined) {
+    checkField(name, value);
+    const lower = name.toLowerCase();
+    if (fieldKeys.size < MAX_FIELD_KEYS) fieldKeys.set(name, lower);
+    return lower;
+  }
+  if (typeof value === 'string') checkFieldValue(name, value);
+  else checkField(name, value);
+  return key;
+}
+
+/**
  * Sorts out writeHead(status, [message], [headers]) (node:http's overloads): checks the status
  * is three digits and the message has no control characters; returns the message (undefined when
  * none was given) and the fields to set.

@@ -9,7 +9,13 @@ import { serializeSetCookie } from '../http/cookies.js';
 import { httpDate } from '../http/date.js';
 import { reasonPhrase } from '../http/status.js';
 import { CRLF, chunkHeader, lastChunkWithTrailers } from '../wire/body-encoders.js';
-import { checkField, checkFieldValue, writeHeadArguments } from './outgoing-fields.js';
+import {
+  checkedFieldKey,
+  checkField,
+  checkFieldValue,
+  fieldKey,
+  writeHeadArguments,
+} from './outgoing-fields.js';
 import type { ServerRequest } from './request.js';
 import { slabWriter } from './slab.js';
 
@@ -122,8 +128,7 @@ export class ServerResponse implements Response {
 
   setHeader(name: string, value: HeaderValue): this {
     if (this.headState !== 0) throw new Error('cannot set headers after they are sent');
-    checkField(name, value);
-    const key = name.toLowerCase();
+    const key = checkedFieldKey(name, value);
     if (this.keys === undefined) {
       this.keys = [key];
       this.names = [name];
@@ -143,17 +148,17 @@ export class ServerResponse implements Response {
   }
 
   getHeader(name: string): HeaderValue | undefined {
-    const i = this.keys === undefined ? -1 : this.keys.indexOf(name.toLowerCase());
+    const i = this.keys === undefined ? -1 : this.keys.indexOf(fieldKey(name));
     return i === -1 ? undefined : this.values![i];
   }
 
   hasHeader(name: string): boolean {
-    return this.keys !== undefined && this.keys.indexOf(name.toLowerCase()) !== -1;
+    return this.keys !== undefined && this.keys.indexOf(fieldKey(name)) !== -1;
   }
 
   removeHeader(name: string): void {
     if (this.headState !== 0) throw new Error('cannot remove headers after they are sent');
-    const i = this.keys === undefined ? -1 : this.keys.indexOf(name.toLowerCase());
+    const i = this.keys === undefined ? -1 : this.keys.indexOf(fieldKey(name));
     if (i === -1) return;
     this.keys!.splice(i, 1);
     this.names!.splice(i, 1);
