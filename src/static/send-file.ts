@@ -29,12 +29,12 @@ const brotli = promisify(zlib.brotliCompress);
 const gzip = promisify(zlib.gzip);
 
 /** Sibling suffixes of precompressed files, by content coding, in the server's order of preference. */
-const PRECOMPRESSED: readonly (readonly [string, string])[] = [
+export const PRECOMPRESSED: readonly (readonly [string, string])[] = [
   ['br', '.br'],
   ['zstd', '.zst'],
   ['gzip', '.gz'],
 ];
-const ON_THE_FLY = ['br', 'gzip'] as const;
+export const ON_THE_FLY = ['br', 'gzip'] as const;
 /** A two-letter ISO 639-1 code with an optional region: `fr`, `pt-BR`. */
 const LANGUAGE_SUFFIX = /^([a-z]{2})(?:-[a-z]{2})?$/i;
 const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'none' });
@@ -76,7 +76,7 @@ const NO_LANGUAGES: readonly string[] = [];
 // not format its ETag and date on every request.
 let lastTagFile = { size: -1, mtimeMs: -1 };
 let lastTag = '';
-function etagOf(file: FileInfo): string {
+export function etagOf(file: FileInfo): string {
   if (file.size !== lastTagFile.size || file.mtimeMs !== lastTagFile.mtimeMs) {
     lastTag = strongEtag(file.size, file.mtimeMs);
     lastTagFile = { size: file.size, mtimeMs: file.mtimeMs };
@@ -84,7 +84,7 @@ function etagOf(file: FileInfo): string {
   return lastTag;
 }
 const lastModifiedStrings = new Map<number, string>();
-function lastModifiedOf(mtimeMs: number): string {
+export function lastModifiedOf(mtimeMs: number): string {
   let text = lastModifiedStrings.get(mtimeMs);
   if (text === undefined) {
     if (lastModifiedStrings.size >= 4096) lastModifiedStrings.clear();
@@ -94,7 +94,7 @@ function lastModifiedOf(mtimeMs: number): string {
   return text;
 }
 
-type FileInfo = { path: string; size: number; mtimeMs: number };
+export type FileInfo = { path: string; size: number; mtimeMs: number };
 
 /** Sends path (already stat'ed: size, mtimeMs) as the response to a GET or HEAD request. */
 export async function sendFile(req: Request, res: Response, file: FileInfo, ctx: SendContext): Promise<void> {
@@ -328,7 +328,7 @@ function brotliOptions(): zlib.BrotliOptions {
  * `app.js` are never taken for variants), and not a compression suffix (`.br` is brotli here,
  * even though it is also Breton's code).
  */
-function isLanguageSuffix(suffix: string): boolean {
+export function isLanguageSuffix(suffix: string): boolean {
   const match = LANGUAGE_SUFFIX.exec(suffix);
   if (match === null || suffix === 'br' || suffix === 'gz') return false;
   return languageNames.of(match[1]!.toLowerCase()) !== undefined;

@@ -18,6 +18,7 @@ import {
   type StaticOptions,
 } from './options.js';
 import { type Resolution, resolveRequestPath, resolveWritePath } from './resolve.js';
+import { sendFast } from './send-fast.js';
 import { type DirectoryIndex, indexDirectory, type SendContext, sendFile } from './send-file.js';
 import { checkWritePreconditions, deleteFile, putFile } from './upload.js';
 
@@ -72,13 +73,13 @@ export async function createStaticHandler(options: StaticOptions): Promise<Handl
   const fallback = options.fallback;
   const allow = config.upload ? 'GET, HEAD, OPTIONS, PUT, DELETE' : 'GET, HEAD, OPTIONS';
 
-  const handler: Handler = async (req, res) => {
+  // Not async: a hot file is answered without a promise (see serveRead and send-fast.ts).
+  const handler: Handler = (req, res) => {
     if (config.cors) for (const name of Object.keys(CORS_HEADERS)) res.setHeader(name, CORS_HEADERS[name]!);
     switch (req.method) {
       case 'GET':
       case 'HEAD':
-        await serveRead(req, res, config, resolutions, ctx, fallback);
-        return;
+        return serveRead(req, res, config, resolutions, ctx, fallback);
       case 'OPTIONS':
         res.statusCode = 204;
         res.setHeader('Allow', allow);
@@ -93,7 +94,7 @@ export async function createStaticHandler(options: StaticOptions): Promise<Handl
       case 'PUT':
       case 'DELETE':
         if (config.upload) {
-          await serveWrite(
+          return serveWrite(
             req,
             res,
             config,
@@ -103,7 +104,6 @@ export async function createStaticHandler(options: StaticOptions): Promise<Handl
             },
             ctx,
           );
-          return;
         }
         break;
     }
@@ -132,17 +132,36 @@ const CORS_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Access-Control-Expose-Headers': 'Content-Length, Content-Range, ETag, Last-Modified',
 });
 
-async function serveRead(
+/** GET and HEAD; synchronous when the target is a hot file send-fast.ts can answer. */
+function serveRead(
   req: Request,
   res: Response,
   config: StaticConfig,
   resolutions: LookupCache<Resolution>,
   ctx: SendContext,
   fallback: Handler | undefined,
+): void | Promise<void> {
+  const resolution = resolutions.peek(req.url);
+  if (resolution?.kind === 'file') {
+    const file = { path: resolution.path, size: resolution.stat.size, mtimeMs: resolution.stat.mtimeMs };
+    if (sendFast(req, res, file, ctx)) return;
+    return sendFile(req, res, file, ctx);
+  }
+  return serveResolution(req, res, config, resolutions, ctx, fallback, resolution);
+}
+
+async function serveResolution(
+  req: Request,
+  res: Response,
+  config: StaticConfig,
+  resolutions: LookupCache<Resolution>,
+  ctx: SendContext,
+  fallback: Handler | undefined,
+  known: Resolution | undefined,
 ): Promise<void> {
   const target = req.url;
   const query = target.indexOf('?');
-  const resolution = resolutions.peek(target) ?? (await resolutions.get(target));
+  const resolution = known ?? (await resolutions.get(target));
   switch (resolution.kind) {
     case 'file':
       await sendResolved(req, res, resolution, ctx);
