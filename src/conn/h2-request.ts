@@ -57,8 +57,9 @@ export class H2Request implements Request {
   /** The body stalled (see H2BodyWatch): the stream is reset rather than drained. */
   timedOut = false;
   private reading = false;
-  /** Rejects a pending read when the body times out; only for watched requests. */
-  private stalled: Promise<never> | undefined = undefined;
+  /** H2BodyWatch holds this body to its deadlines: each read can then be failed. */
+  private watched = false;
+  /** Rejects the read in progress (a watched body only). */
   private failRead: ((err: Error) => void) | undefined = undefined;
   private readonly authority: string | undefined;
   private headerMap: IncomingHeaders | undefined = undefined;
@@ -143,9 +144,15 @@ export class H2Request implements Request {
     try {
       while (true) {
         this.reading = true;
-        const stalled = this.stalled;
-        const next =
-          stalled === undefined ? await chunks.next() : await Promise.race([chunks.next(), stalled]);
+        // A promise per read, not a race against one long-lived promise: each race would leave
+        // a reaction on it, one per chunk, until the request is gone.
+        const next = this.watched
+          ? await new Promise<IteratorResult<unknown>>((resolve, reject) => {
+              this.failRead = reject;
+              chunks.next().then(resolve, reject);
+            })
+          : await chunks.next();
+        this.failRead = undefined;
         this.reading = false;
         if (next.done === true) break;
         const chunk = next.value as Buffer;
@@ -154,6 +161,7 @@ export class H2Request implements Request {
       }
     } finally {
       this.reading = false;
+      this.failRead = undefined;
       // Not awaited: after a stall the stream's own read is still pending, and return() waits
       // for it; the stream is reset once the 408 has gone out.
       chunks.return?.().catch(() => {});
@@ -174,11 +182,7 @@ export class H2Request implements Request {
 
   /** Called by H2BodyWatch.watch(): reads from now on can be failed by bodyTimedOut(). */
   watchBody(): void {
-    this.stalled = new Promise<never>((_resolve, reject) => {
-      this.failRead = reject;
-    });
-    // Nobody may be reading when it rejects.
-    this.stalled.catch(() => {});
+    this.watched = true;
   }
 
   /** The body stalled: a read fails with 408, a drain ends with RST_STREAM(NO_ERROR). */
