@@ -19,6 +19,7 @@ import {
 } from './h2-fields.js';
 import type { H2Request } from './h2-request.js';
 import { checkedFieldKey, checkField, fieldKey, writeHeadArguments } from './outgoing-fields.js';
+import { sendAll } from './send-all.js';
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = http2.constants;
 
@@ -212,16 +213,8 @@ export class H2Response implements Response {
     });
   }
 
-  async send(body: Readable | AsyncIterable<Uint8Array | string>): Promise<void> {
-    try {
-      for await (const chunk of body) {
-        if (this.gone) break;
-        if (!this.write(chunk as Uint8Array | string)) await this.drain();
-      }
-    } finally {
-      if (this.gone && 'destroy' in body && typeof body.destroy === 'function') body.destroy();
-    }
-    if (!this.gone) this.end();
+  send(body: Readable | AsyncIterable<Uint8Array | string>): Promise<void> {
+    return sendAll(this, body, () => this.gone);
   }
 
   /**

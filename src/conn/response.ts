@@ -17,6 +17,7 @@ import {
   writeHeadArguments,
 } from './outgoing-fields.js';
 import type { ServerRequest } from './request.js';
+import { sendAll } from './send-all.js';
 import { slabWriter } from './slab.js';
 
 /** What a response needs from its connection. */
@@ -260,16 +261,8 @@ export class ServerResponse implements Response {
     });
   }
 
-  async send(body: Readable | AsyncIterable<Uint8Array | string>): Promise<void> {
-    try {
-      for await (const chunk of body) {
-        if (this.aborted) break;
-        if (!this.write(chunk as Uint8Array | string)) await this.drain();
-      }
-    } finally {
-      if (this.aborted && 'destroy' in body && typeof body.destroy === 'function') body.destroy();
-    }
-    if (!this.aborted) this.end();
+  send(body: Readable | AsyncIterable<Uint8Array | string>): Promise<void> {
+    return sendAll(this, body, () => this.aborted);
   }
 
   addTrailers(trailers: Readonly<Record<string, string>>): void {
