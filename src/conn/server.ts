@@ -80,6 +80,9 @@ export class Server implements ConnectionOwner {
             {
               ...secureServerOptions(tlsOptions),
               allowHalfOpen: true,
+              // As for cleartext: an HTTP/2 session never sets it itself, and with Nagle its small
+              // HEADERS and DATA frames wait for the peer's delayed ACK.
+              noDelay: true,
               handshakeTimeout: this.config.headTimeoutMs,
             },
             (socket) => this.acceptSecure(socket),
