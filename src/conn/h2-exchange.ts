@@ -87,6 +87,11 @@ export function serveHttp2Stream(
     response.sendError(414, 'request target too long', {});
     return;
   }
+  // The field count limit, as over HTTP/1.1 (RFC 6585 §5: 431).
+  if (fieldCount(rawHeaders) > config.limits.maxHeaderFields) {
+    response.sendError(431, 'too many header fields', {});
+    return;
+  }
   if (bodies !== undefined && !stream.endAfterHeaders) bodies.watch(request, Date.now());
   const expect = headers.expect;
   if (expect !== undefined) {
@@ -152,4 +157,20 @@ function handlerFailed(res: H2Response, err: unknown, config: EngineConfig): voi
     // e.g. an HttpError with a status h2 cannot send, or invalid extra headers: reset instead.
   }
   if (!sent) res.reset();
+}
+
+/**
+ * The fields of a request head as HTTP/1.1 would count them: pseudo-headers left out, and the
+ * cookie crumbs an h2 client may split Cookie into (RFC 9113 §8.2.3) counted as one field.
+ */
+function fieldCount(raw: readonly string[]): number {
+  let count = 0;
+  let cookie = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.charCodeAt(0) === 0x3a) continue;
+    if (name === 'cookie') cookie = true;
+    else count++;
+  }
+  return cookie ? count + 1 : count;
 }

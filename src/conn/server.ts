@@ -18,6 +18,8 @@ import { secureServerOptions } from './tls-listener.js';
 
 /** An HTTP/2 session whose socket moves no byte either way for this long is destroyed. */
 const HTTP2_IDLE_TIMEOUT_MS = 120_000;
+/** Cookie fields an h2 request may carry beyond maxHeaderFields (browsers send one per cookie). */
+const MAX_COOKIE_CRUMBS = 180;
 /** How often the sweep looks at HTTP/2 sessions' byte counts. */
 const HTTP2_IDLE_CHECK_MS = 1000;
 
@@ -290,9 +292,11 @@ export class Server implements ConnectionOwner {
     const limits = this.config.limits;
     const h2 = http2.createServer({
       maxSessionMemory: 16,
-      // The HTTP/1.1 head limits, as HTTP/2 can state them: the field section's size, and its
-      // number of fields plus the four request pseudo-headers. A stream beyond them is reset.
-      maxHeaderListPairs: limits.maxHeaderFields + 4,
+      // The HTTP/1.1 head limits, as HTTP/2 can state them: the field section's size, and a cap on
+      // its pairs (pseudo-headers and the cookie crumbs a browser sends one per cookie, Chrome
+      // keeping up to 180 a domain, on top of maxHeaderFields). A stream beyond them is reset;
+      // one within them but with more than maxHeaderFields other fields gets 431.
+      maxHeaderListPairs: limits.maxHeaderFields + 4 + MAX_COOKIE_CRUMBS,
       settings: {
         maxConcurrentStreams: this.config.maxConcurrentStreams,
         maxHeaderListSize: limits.maxHeadBytes,
