@@ -47,6 +47,13 @@ export function checkedFieldKey(name: string, value: HeaderValue): string {
   return key;
 }
 
+/** Throws a RangeError for a status that is not three digits (RFC 9112 §4). */
+export function checkStatus(status: number): void {
+  if (!Number.isInteger(status) || status < 100 || status > 999) {
+    throw new RangeError(`invalid status code ${status}`);
+  }
+}
+
 /**
  * Sorts out writeHead(status, [message], [headers]) (node:http's overloads): checks the status
  * is three digits and the message has no control characters; returns the message (undefined when
@@ -57,9 +64,7 @@ export function writeHeadArguments(
   messageOrHeaders: string | Readonly<Record<string, HeaderValue>> | undefined,
   headers: Readonly<Record<string, HeaderValue>> | undefined,
 ): { message: string | undefined; fields: Readonly<Record<string, HeaderValue>> | undefined } {
-  if (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 999) {
-    throw new RangeError(`invalid status code ${statusCode}`);
-  }
+  checkStatus(statusCode);
   if (typeof messageOrHeaders !== 'string') return { message: undefined, fields: messageOrHeaders };
   checkFieldValue('status message', messageOrHeaders);
   return { message: messageOrHeaders, fields: headers };

@@ -13,6 +13,7 @@ import {
   checkedFieldKey,
   checkField,
   checkFieldValue,
+  checkStatus,
   fieldKey,
   writeHeadArguments,
 } from './outgoing-fields.js';
@@ -200,8 +201,12 @@ export class ServerResponse implements Response {
 
   write(chunk: string | Uint8Array): boolean {
     if (this.ended) throw new Error('write() after end()');
-    if (this.headState !== 2) this.sendHead(undefined, chunk);
-    else this.sendBody(chunk);
+    if (this.headState !== 2) {
+      this.checkHead(undefined);
+      this.sendHead(undefined, chunk);
+    } else {
+      this.sendBody(chunk);
+    }
     return !this.sink.backedUp(this);
   }
 
@@ -276,7 +281,10 @@ export class ServerResponse implements Response {
 
   /** Sends the head alone (for takeOver): 101, or 2xx to CONNECT, have no body. */
   sendBareHead(): void {
-    if (this.headState !== 2) this.sendHead(undefined, undefined);
+    if (this.headState !== 2) {
+      this.checkHead(undefined);
+      this.sendHead(undefined, undefined);
+    }
     this.ended = true;
     this.isFinished = true;
   }
@@ -320,16 +328,18 @@ export class ServerResponse implements Response {
   }
 
   /**
-   * What would make end()'s head wrong, checked while nothing is sent: a status that is not three
-   * digits, a reason phrase that could split the head, a Content-Length other than the body's.
+   * What would make the head wrong, checked before sendHead() while nothing is sent (and, from
+   * end(), before the response counts as ended): a status that is not three digits, a reason
+   * phrase that could split the head (statusMessage and statusCode are plain properties, set
+   * without writeHead()'s checks), and, when end() knows the whole body (`length`), a
+   * Content-Length other than the body's.
    */
-  private checkHead(length: number): void {
+  private checkHead(length: number | undefined): void {
     const status = this.statusCode;
     checkStatus(status);
     if (this.statusMessage !== '') checkFieldValue('status message', this.statusMessage);
-    const noBody =
-      this.isHead || status < 200 || status === 204 || status === 304 || (this.tunnel && status < 300);
-    const at = noBody || this.keys === undefined ? -1 : this.keys.indexOf('content-length');
+    if (length === undefined || this.hasNoBody(status) || this.keys === undefined) return;
+    const at = this.keys.indexOf('content-length');
     if (at === -1) return;
     const declared = Number(this.values![at]);
     if (!Number.isSafeInteger(declared) || declared < 0) throw new TypeError('invalid Content-Length');
@@ -338,19 +348,22 @@ export class ServerResponse implements Response {
     }
   }
 
-  /** Sends the head, choosing the framing; with `length` known (from end()) and `first` bytes. */
+  /** RFC 9110 §6.4.1: no content in HEAD, 1xx, 204 and 304 responses, nor a 2xx to CONNECT. */
+  private hasNoBody(status: number): boolean {
+    return this.isHead || status < 200 || status === 204 || status === 304 || (this.tunnel && status < 300);
+  }
+
+  /**
+   * Sends the head, choosing the framing; with `length` known (from end()) and `first` bytes.
+   * checkHead() has passed it.
+   */
   private sendHead(length: number | undefined, first: string | Uint8Array | undefined): void {
     const status = this.statusCode;
-    checkStatus(status);
-    // statusMessage is a plain property: a handler may set it without writeHead()'s check, so it is
-    // checked here, before any byte is written (a reason phrase with CR/LF would split the head).
-    if (this.statusMessage !== '') checkFieldValue('status message', this.statusMessage);
     if (this.keepAlive && !this.sink.mayKeepAlive(this)) this.keepAlive = false;
     const w = slabWriter;
     w.begin(1024);
     w.latin1(statusLine(status, this.statusMessage));
-    const noBody =
-      this.isHead || status < 200 || status === 204 || status === 304 || (this.tunnel && status < 300);
+    const noBody = this.hasNoBody(status);
     let userLength: number | undefined;
     let userChunked = false;
     const keys = this.keys;
@@ -471,13 +484,6 @@ export class ServerResponse implements Response {
   private push(bytes: Buffer): void {
     this.bytesSent += bytes.length;
     this.sink.send(this, bytes);
-  }
-}
-
-/** A status line carries three digits (RFC 9112 §4); statusCode is a plain property, so checked here. */
-function checkStatus(status: number): void {
-  if (!Number.isInteger(status) || status < 100 || status > 999) {
-    throw new RangeError(`invalid status code ${status}`);
   }
 }
 
