@@ -26,6 +26,8 @@ type Plan = {
   readonly index: DirectoryIndex;
   readonly size: number;
   readonly mtimeMs: number;
+  /** dirname(path), kept so a hot file does not call dirname() per request. */
+  readonly dir: string;
   /** False when the file has variants or siblings that only sendFile() handles. */
   readonly plain: boolean;
   readonly contentType: string;
@@ -41,8 +43,6 @@ const ON_THE_FLY_CODINGS: readonly string[] = [...ON_THE_FLY, 'identity'];
 const MAX_PLANS = 4096;
 
 const plans = new Map<string, Plan>();
-/** The directory of each file path seen, so a hot path does not call dirname() every time. */
-const dirs = new Map<string, string>();
 
 /** Sends `file` as sendFile() would and returns true, or returns false having sent nothing. */
 export function sendFast(req: Request, res: Response, file: FileInfo, ctx: SendContext): boolean {
@@ -58,22 +58,17 @@ export function sendFast(req: Request, res: Response, file: FileInfo, ctx: SendC
   }
   const cached = ctx.cache.peek(file.path, file.size, file.mtimeMs);
   if (cached === undefined || file.size === 0) return false;
-  let dir = dirs.get(file.path);
-  if (dir === undefined) {
-    if (dirs.size >= MAX_PLANS) dirs.clear();
-    dir = dirname(file.path);
-    dirs.set(file.path, dir);
-  }
+  let plan = plans.get(file.path);
+  const dir = plan?.dir ?? dirname(file.path);
   const index = ctx.directory(dir);
   if (index instanceof Promise) return false;
-  let plan = plans.get(file.path);
   if (
     plan === undefined ||
     plan.index !== index ||
     plan.size !== file.size ||
     plan.mtimeMs !== file.mtimeMs
   ) {
-    plan = makePlan(file, index, ctx.compress);
+    plan = makePlan(file, dir, index, ctx.compress);
     if (plans.size >= MAX_PLANS) plans.clear();
     plans.set(file.path, plan);
   }
@@ -95,7 +90,7 @@ export function sendFast(req: Request, res: Response, file: FileInfo, ctx: SendC
   return true;
 }
 
-function makePlan(file: FileInfo, index: DirectoryIndex, compress: boolean): Plan {
+function makePlan(file: FileInfo, dir: string, index: DirectoryIndex, compress: boolean): Plan {
   const name = basename(file.path);
   const dot = name.lastIndexOf('.');
   // `index.html.fr` asked for by name carries Content-Language: sendFile()'s to send.
@@ -107,6 +102,7 @@ function makePlan(file: FileInfo, index: DirectoryIndex, compress: boolean): Pla
     index,
     size: file.size,
     mtimeMs: file.mtimeMs,
+    dir,
     plain: !languageFile && !hasVariants && !hasSiblings,
     contentType,
     etag: etagOf(file),
